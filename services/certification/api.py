@@ -1,0 +1,268 @@
+"""HTTP routes of the certification service."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import HTMLResponse, Response
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+from pydantic import BaseModel, Field, StringConstraints
+
+from services.certification import domain
+from services.certification.domain import CertificateStatus
+from services.certification.issuing import Issuer
+from services.certification.store import CertificationStore
+from shared.auth import Principal, current_admin, current_principal
+from shared.mongo import Document
+from shared.problems import Problem
+
+router = APIRouter()
+Admin = Annotated[Principal, Depends(current_admin)]
+Caller = Annotated[Principal, Depends(current_principal)]
+
+_pages = Environment(
+    loader=FileSystemLoader(Path(__file__).parent / "templates"),
+    autoescape=select_autoescape(["html"]),
+)
+
+PAGE_TEXT = {
+    "bg": {
+        "heading": "Проверка на сертификат",
+        "valid": "Валиден",
+        "revoked": "Отменен",
+        "expired": "Изтекъл",
+        "unknown": "Няма такъв сертификат",
+        "holder": "Притежател",
+        "course": "Обучение",
+        "issued_on": "Издаден на",
+        "valid_until": "Валиден до",
+        "issuer": "Издател",
+        "funder": "Финансиран от",
+        "number": "Номер",
+        "reason": "Причина",
+    },
+    "ru": {
+        "heading": "Проверка сертификата",
+        "valid": "Действителен",
+        "revoked": "Отозван",
+        "expired": "Истёк",
+        "unknown": "Сертификат не найден",
+        "holder": "Владелец",
+        "course": "Обучение",
+        "issued_on": "Выдан",
+        "valid_until": "Действителен до",
+        "issuer": "Выдан организацией",
+        "funder": "При поддержке",
+        "number": "Номер",
+        "reason": "Причина",
+    },
+    "pl": {
+        "heading": "Weryfikacja certyfikatu",
+        "valid": "Ważny",
+        "revoked": "Unieważniony",
+        "expired": "Wygasł",
+        "unknown": "Nie ma takiego certyfikatu",
+        "holder": "Posiadacz",
+        "course": "Szkolenie",
+        "issued_on": "Data wydania",
+        "valid_until": "Ważny do",
+        "issuer": "Wydawca",
+        "funder": "Finansowanie",
+        "number": "Numer",
+        "reason": "Powód",
+    },
+    "en": {
+        "heading": "Certificate verification",
+        "valid": "Valid",
+        "revoked": "Revoked",
+        "expired": "Expired",
+        "unknown": "No such certificate",
+        "holder": "Holder",
+        "course": "Course",
+        "issued_on": "Issued on",
+        "valid_until": "Valid until",
+        "issuer": "Issued by",
+        "funder": "Funded by",
+        "number": "Number",
+        "reason": "Reason",
+    },
+}
+
+
+def issuer_of(request: Request) -> Issuer:
+    value: Issuer = request.app.state.issuer
+    return value
+
+
+def store_of(request: Request) -> CertificationStore:
+    value: CertificationStore = request.app.state.store
+    return value
+
+
+IssuerDep = Annotated[Issuer, Depends(issuer_of)]
+Store = Annotated[CertificationStore, Depends(store_of)]
+
+
+class PartyOut(BaseModel):
+    name: str
+    programme: str | None = None
+
+
+class CourseOut(BaseModel):
+    id: str
+    code: str
+    title: str
+    language: str
+    sessions: list[date]
+    location: str | None = None
+
+
+class HolderOut(BaseModel):
+    full_name: str
+    email: str
+
+
+class CertificateOut(BaseModel):
+    number: str
+    enrolment_id: str
+    holder: HolderOut
+    course: CourseOut
+    issued_on: date
+    valid_until: date | None
+    issuer: PartyOut
+    funder: PartyOut
+    status: str
+    verification_url: str
+    revoked_reason: str | None = None
+    revoked_at: datetime | None = None
+
+
+class VerificationOut(BaseModel):
+    """What anyone may learn from a verification code: no email, no other personal data."""
+
+    valid: bool
+    status: str = Field(description="valid, revoked or expired")
+    number: str
+    holder: str
+    course: str
+    issued_on: date
+    valid_until: date | None
+    issuer: str
+    funder: str
+    revoked_at: datetime | None = None
+    revoked_reason: str | None = None
+
+
+class RevokeIn(BaseModel):
+    reason: Annotated[str, StringConstraints(strip_whitespace=True, min_length=3, max_length=500)]
+
+
+def certificate_out(doc: Document, issuer: Issuer) -> CertificateOut:
+    course = doc["course"]
+    return CertificateOut(
+        number=doc["_id"],
+        enrolment_id=doc["enrolment_id"],
+        holder=HolderOut.model_validate(doc["holder"]),
+        course=CourseOut.model_validate(course),
+        issued_on=doc["issued_on"],
+        valid_until=doc.get("valid_until"),
+        issuer=PartyOut(name=course["issuer"]["name"]),
+        funder=PartyOut(name=course["funder"]["name"], programme=course["funder"].get("programme")),
+        status=doc["status"],
+        verification_url=issuer.verification_url(doc["verification_code"]),
+        revoked_reason=doc.get("revoked_reason"),
+        revoked_at=doc.get("revoked_at"),
+    )
+
+
+def verification_out(doc: Document) -> VerificationOut:
+    valid_until = date.fromisoformat(doc["valid_until"]) if doc.get("valid_until") else None
+    status = domain.standing(
+        CertificateStatus(doc["status"]), valid_until, datetime.now(UTC).date()
+    )
+    course = doc["course"]
+    return VerificationOut(
+        valid=status == "valid",
+        status=status,
+        number=doc["_id"],
+        holder=doc["holder"]["full_name"],
+        course=course["title"],
+        issued_on=doc["issued_on"],
+        valid_until=valid_until,
+        issuer=course["issuer"]["name"],
+        funder=course["funder"]["name"],
+        revoked_at=doc.get("revoked_at"),
+        revoked_reason=doc.get("revoked_reason"),
+    )
+
+
+async def visible_certificate(
+    number: str, caller: Principal, store: CertificationStore, *, with_pdf: bool = False
+) -> Document:
+    doc = await store.by_number(number, with_pdf=with_pdf)
+    if doc is None or not caller.may_see(doc["partner_id"]):
+        raise Problem(404, f"No certificate {number} of yours.")
+    return doc
+
+
+@router.get("/v1/certificates/{number}", response_model=CertificateOut, tags=["certificates"])
+async def get_certificate(
+    number: str, caller: Caller, store: Store, issuer: IssuerDep
+) -> CertificateOut:
+    return certificate_out(await visible_certificate(number, caller, store), issuer)
+
+
+@router.get(
+    "/v1/certificates/{number}/pdf",
+    tags=["certificates"],
+    response_class=Response,
+    responses={200: {"content": {"application/pdf": {}}}},
+)
+async def get_pdf(number: str, caller: Caller, store: Store) -> Response:
+    doc = await visible_certificate(number, caller, store, with_pdf=True)
+    return Response(
+        bytes(doc["pdf"]),
+        media_type="application/pdf",
+        headers={"Content-Disposition": f'inline; filename="{number}.pdf"'},
+    )
+
+
+@router.post(
+    "/v1/certificates/{number}/revoke", response_model=CertificateOut, tags=["certificates"]
+)
+async def revoke(number: str, body: RevokeIn, _: Admin, issuer: IssuerDep) -> CertificateOut:
+    doc = await issuer.revoke(number, body.reason)
+    if doc is None:
+        raise Problem(404, f"No certificate {number}.")
+    return certificate_out(doc, issuer)
+
+
+@router.get("/v1/verify/{code}", response_model=VerificationOut, tags=["verification"])
+async def verify(code: str, store: Store) -> VerificationOut:
+    doc = await store.by_code(code)
+    if doc is None:
+        raise Problem(404, "No certificate has this verification code. Check it for typos.")
+    return verification_out(doc)
+
+
+@router.get("/verify/{code}", response_class=HTMLResponse, tags=["verification"])
+async def verify_page(code: str, store: Store) -> HTMLResponse:
+    doc = await store.by_code(code)
+    if doc is None:
+        page = _pages.get_template("verify.html").render(
+            language="en", t=PAGE_TEXT["en"], found=False, code=code, number=None
+        )
+        return HTMLResponse(page, status_code=404)
+    result = verification_out(doc)
+    language = doc["course"]["language"]
+    page = _pages.get_template("verify.html").render(
+        language=language,
+        t=PAGE_TEXT[language],
+        found=True,
+        code=code,
+        **result.model_dump(),
+    )
+    return HTMLResponse(page)

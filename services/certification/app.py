@@ -1,0 +1,44 @@
+"""Composition root of the certification service."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from services.certification import api, handlers
+from services.certification.issuing import Issuer
+from services.certification.render import CertificateRenderer
+from services.certification.settings import CertificationSettings
+from services.certification.store import CertificationStore
+from shared import topics
+from shared.lifecycle import build_core, build_http_app
+
+NAME = "certification"
+
+
+def create_app(settings: CertificationSettings | None = None) -> FastAPI:
+    settings = settings or CertificationSettings()
+    core = build_core(
+        settings,
+        name=NAME,
+        database_name=settings.mongo_database,
+        topics=[
+            topics.ENROLMENT_COMPLETED,
+            topics.PARTNER_KEYS,
+            topics.CERTIFICATE_ISSUED,
+            topics.CERTIFICATE_REVOKED,
+        ],
+    )
+    store = CertificationStore(core.database)
+    issuer = Issuer(store, CertificateRenderer(), settings.public_base_url)
+    core.on_start.append(store.ensure_indexes)
+    handlers.register(core.broker, issuer, store, settings)
+    app = build_http_app(
+        core,
+        title="Attesta certification",
+        description="Certificates: issue, download, verify, revoke.",
+        routers=[api.router],
+        keys=store,
+    )
+    app.state.store = store
+    app.state.issuer = issuer
+    return app

@@ -1,0 +1,42 @@
+"""Kafka subscribers of the certification service."""
+
+from __future__ import annotations
+
+from faststream.kafka import KafkaBroker
+
+from services.certification.issuing import Issuer
+from services.certification.store import CertificationStore
+from shared import topics
+from shared.consuming import process_once
+from shared.events import EnrolmentCompletedV1, Envelope, PartnerKeyIssuedV1
+from shared.messaging import subscriber_options
+from shared.mongo import Session
+from shared.settings import ServiceSettings
+
+CONSUMER = "certification"
+
+
+def register(
+    broker: KafkaBroker, issuer: Issuer, store: CertificationStore, settings: ServiceSettings
+) -> None:
+
+    @broker.subscriber(
+        topics.ENROLMENT_COMPLETED,
+        **subscriber_options(CONSUMER, topics.ENROLMENT_COMPLETED, settings),
+    )
+    async def on_enrolment_completed(event: Envelope[EnrolmentCompletedV1]) -> None:
+        async def work(session: Session) -> None:
+            await issuer.issue(session, event.data)
+
+        await process_once(store.database, CONSUMER, event.id, work)
+
+    @broker.subscriber(
+        topics.PARTNER_KEYS, **subscriber_options(CONSUMER, topics.PARTNER_KEYS, settings)
+    )
+    async def on_partner_key(event: Envelope[PartnerKeyIssuedV1]) -> None:
+        data = event.data
+
+        async def work(session: Session) -> None:
+            await store.remember_key(session, data.key_id, data.partner_id, data.key_hash)
+
+        await process_once(store.database, CONSUMER, event.id, work)

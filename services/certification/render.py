@@ -1,0 +1,139 @@
+"""Certificate PDF rendering with Typst. The template reads all values from one JSON input,
+so a holder's name can never be interpreted as markup. Fonts ship in `fonts/`: the PDF looks
+the same on every machine."""
+
+from __future__ import annotations
+
+import io
+import json
+import threading
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+import segno
+import typst
+from babel.dates import format_date, format_interval
+
+from shared.events import CourseSnapshot
+
+HERE = Path(__file__).parent
+TEMPLATE = HERE / "templates" / "certificate.typ"
+FONTS = HERE / "fonts"
+
+LABELS: dict[str, dict[str, str]] = {
+    "bg": {
+        "title": "Сертификат",
+        "awarded_to": "Удостоверява се, че",
+        "for_completing": "успешно завърши обучението",
+        "programme": "Програма",
+        "issued_by": "Издаден от",
+        "and_funder": "с подкрепата на",
+        "number": "Номер",
+        "issued_on": "Дата на издаване",
+        "valid_until": "Валиден до",
+        "verify": "Проверка",
+    },
+    "ru": {
+        "title": "Сертификат",
+        "awarded_to": "Настоящим удостоверяется, что",
+        "for_completing": "успешно прошёл(а) обучение",
+        "programme": "Программа",
+        "issued_by": "Выдан",
+        "and_funder": "при поддержке",
+        "number": "Номер",
+        "issued_on": "Дата выдачи",
+        "valid_until": "Действителен до",
+        "verify": "Проверка",
+    },
+    "pl": {
+        "title": "Certyfikat",
+        "awarded_to": "Zaświadcza się, że",
+        "for_completing": "ukończył(a) z powodzeniem szkolenie",
+        "programme": "Program",
+        "issued_by": "Wydany przez",
+        "and_funder": "przy wsparciu",
+        "number": "Numer",
+        "issued_on": "Data wydania",
+        "valid_until": "Ważny do",
+        "verify": "Weryfikacja",
+    },
+    "en": {
+        "title": "Certificate",
+        "awarded_to": "This is to certify that",
+        "for_completing": "has successfully completed the training",
+        "programme": "Programme",
+        "issued_by": "Issued by",
+        "and_funder": "with the support of",
+        "number": "Number",
+        "issued_on": "Issued on",
+        "valid_until": "Valid until",
+        "verify": "Verify at",
+    },
+}
+
+
+@dataclass(frozen=True)
+class CertificateContent:
+    number: str
+    holder: str
+    course: CourseSnapshot
+    issued_on: date
+    valid_until: date | None
+    verification_url: str
+
+
+def session_dates(sessions: list[date], language: str) -> str:
+    """One day, a range (`10–11 септември 2002 г.`), or the range of a longer series."""
+    first, last = min(sessions), max(sessions)
+    if first == last:
+        return format_date(first, format="long", locale=language)
+    return format_interval(first, last, skeleton="yMMMMd", locale=language)
+
+
+def qr_svg(url: str) -> str:
+    buffer = io.BytesIO()
+    segno.make(url, error="m").save(buffer, kind="svg", border=1, xmldecl=False)
+    return buffer.getvalue().decode()
+
+
+class CertificateRenderer:
+    """Keeps one Typst compiler (fonts loaded once); compiles one certificate at a time."""
+
+    def __init__(self) -> None:
+        self._compiler = typst.Compiler(
+            TEMPLATE, root=HERE, font_paths=[FONTS], ignore_system_fonts=True
+        )
+        self._lock = threading.Lock()
+
+    def data(self, content: CertificateContent) -> dict[str, object]:
+        course = content.course
+        language = course.language
+        return {
+            "language": language,
+            "labels": LABELS[language],
+            "holder": content.holder,
+            "course_title": course.title,
+            "dates": session_dates(course.sessions, language),
+            "location": course.location,
+            "programme": course.funder.programme,
+            "issuer": {"name": course.issuer.name, "logo_svg": course.issuer.logo_svg},
+            "funder": {"name": course.funder.name, "logo_svg": course.funder.logo_svg},
+            "signatories": [{"name": s.name, "role": s.role} for s in course.signatories],
+            "number": content.number,
+            "issued_on": format_date(content.issued_on, format="long", locale=language),
+            "valid_until": (
+                format_date(content.valid_until, format="long", locale=language)
+                if content.valid_until
+                else None
+            ),
+            "verification_url": content.verification_url,
+            "qr_svg": qr_svg(content.verification_url),
+        }
+
+    def render(self, content: CertificateContent) -> bytes:
+        inputs = {"data": json.dumps(self.data(content), ensure_ascii=False)}
+        with self._lock:
+            pdf = self._compiler.compile(format="pdf", sys_inputs=inputs, timestamp=0)
+        assert isinstance(pdf, bytes)
+        return pdf

@@ -1,0 +1,44 @@
+"""Composition root of the registration service."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from services.registration import api, handlers
+from services.registration.commands import Registrar
+from services.registration.settings import RegistrationSettings
+from services.registration.store import RegistrationStore
+from shared import topics
+from shared.lifecycle import build_core, build_http_app
+
+NAME = "registration"
+
+
+def create_app(settings: RegistrationSettings | None = None) -> FastAPI:
+    settings = settings or RegistrationSettings()
+    core = build_core(
+        settings,
+        name=NAME,
+        database_name=settings.mongo_database,
+        topics=[
+            topics.ENROLMENT_COMPLETED,
+            topics.PARTNER_KEYS,
+            topics.CERTIFICATE_ISSUED,
+            topics.CERTIFICATE_REVOKED,
+            topics.NOTIFICATION_SENT,
+        ],
+    )
+    store = RegistrationStore(core.database)
+    registrar = Registrar(store)
+    core.on_start.append(store.ensure_indexes)
+    handlers.register(core.broker, registrar, settings)
+    app = build_http_app(
+        core,
+        title="Attesta registration",
+        description="Partners, courses, enrolments and attendance.",
+        routers=[api.router],
+        keys=store,
+    )
+    app.state.store = store
+    app.state.registrar = registrar
+    return app

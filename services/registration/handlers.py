@@ -1,0 +1,57 @@
+"""Kafka subscribers of the registration service: the enrolment's later states, as the other
+services report them."""
+
+from __future__ import annotations
+
+from faststream.kafka import KafkaBroker
+
+from services.registration.commands import Registrar
+from services.registration.domain import Status
+from shared import topics
+from shared.consuming import process_once
+from shared.events import CertificateIssuedV1, CertificateRevokedV1, Envelope, NotificationSentV1
+from shared.messaging import subscriber_options
+from shared.mongo import Session
+from shared.settings import ServiceSettings
+
+CONSUMER = "registration"
+
+
+def register(broker: KafkaBroker, registrar: Registrar, settings: ServiceSettings) -> None:
+    database = registrar.database
+
+    @broker.subscriber(
+        topics.CERTIFICATE_ISSUED,
+        **subscriber_options(CONSUMER, topics.CERTIFICATE_ISSUED, settings),
+    )
+    async def on_certificate_issued(event: Envelope[CertificateIssuedV1]) -> None:
+        data = event.data
+
+        async def work(session: Session) -> None:
+            await registrar.follow(
+                session,
+                data.enrolment_id,
+                Status.CERTIFIED,
+                certificate_number=data.certificate_number,
+            )
+
+        await process_once(database, CONSUMER, event.id, work)
+
+    @broker.subscriber(
+        topics.NOTIFICATION_SENT, **subscriber_options(CONSUMER, topics.NOTIFICATION_SENT, settings)
+    )
+    async def on_notification_sent(event: Envelope[NotificationSentV1]) -> None:
+        async def work(session: Session) -> None:
+            await registrar.follow(session, event.data.enrolment_id, Status.NOTIFIED)
+
+        await process_once(database, CONSUMER, event.id, work)
+
+    @broker.subscriber(
+        topics.CERTIFICATE_REVOKED,
+        **subscriber_options(CONSUMER, topics.CERTIFICATE_REVOKED, settings),
+    )
+    async def on_certificate_revoked(event: Envelope[CertificateRevokedV1]) -> None:
+        async def work(session: Session) -> None:
+            await registrar.follow(session, event.data.enrolment_id, Status.REVOKED)
+
+        await process_once(database, CONSUMER, event.id, work)

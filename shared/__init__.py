@@ -1,0 +1,1 @@
+"""Contracts and plumbing shared by the Attesta services (no business rules of one service)."""

@@ -1,0 +1,172 @@
+"""Consuming events safely: idempotency on event id, bounded retries, and a dead-letter topic.
+
+The rules a consumer follows, whatever the handler:
+- A message that can never be processed (not JSON, unknown shape, failing validation, a
+  `PoisonEvent` raised by the handler) goes to `<topic>.dlq` at once, with the error in headers,
+  and the partition moves on.
+- A message whose processing fails for an unexpected reason is retried a few times in process,
+  then dead-lettered the same way.
+- When the infrastructure is down (database, broker, mail server: `InfrastructureUnavailable`
+  and connection errors) the message is not the problem: it is retried and then released
+  un-committed, so it is delivered again later and never dead-lettered for an outage.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import traceback
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from faststream import BaseMiddleware
+from faststream._internal.context.repository import ContextRepo
+from faststream.message import StreamMessage
+from pydantic import ValidationError
+from pymongo.errors import ConnectionFailure, DuplicateKeyError
+
+from shared.mongo import Database, Session
+from shared.outbox import Publisher
+from shared.topics import dead_letter_topic
+
+log = logging.getLogger(__name__)
+
+PROCESSED_EVENTS = "processed_events"
+
+
+class PoisonEvent(Exception):
+    """The event can never be processed as it is: dead-letter it."""
+
+
+class InfrastructureUnavailable(Exception):
+    """A dependency is down: try this event again later, never dead-letter it for that."""
+
+
+_OUTAGES: tuple[type[BaseException], ...] = (
+    InfrastructureUnavailable,
+    ConnectionFailure,
+    ConnectionError,
+    TimeoutError,
+)
+_POISON: tuple[type[BaseException], ...] = (PoisonEvent, ValidationError, ValueError)
+
+
+async def process_once(
+    database: Database,
+    consumer: str,
+    event_id: str,
+    work: Callable[[Session], Awaitable[None]],
+) -> bool:
+    """Run `work` and record `event_id` as processed by `consumer`, in one transaction.
+
+    Returns False, doing nothing, when the event was already processed: redelivery is harmless.
+    """
+    marker = f"{consumer}:{event_id}"
+    processed = database.db[PROCESSED_EVENTS]
+
+    async def once(session: Session) -> bool:
+        if await processed.find_one({"_id": marker}, session=session) is not None:
+            return False
+        await work(session)
+        await processed.insert_one(
+            {"_id": marker, "processed_at": datetime.now(UTC)}, session=session
+        )
+        return True
+
+    try:
+        return await database.in_transaction(once)
+    except DuplicateKeyError as error:
+        if PROCESSED_EVENTS in str(error):
+            return False  # a concurrent delivery of the same event won the race
+        raise
+
+
+def _describe(msg: StreamMessage[Any]) -> tuple[str, int, int]:
+    record = msg.raw_message
+    return (
+        str(getattr(record, "topic", "?")),
+        int(getattr(record, "partition", -1)),
+        int(getattr(record, "offset", -1)),
+    )
+
+
+class DeadLetters:
+    """FastStream middleware factory: `KafkaBroker(middlewares=[DeadLetters(...)])`."""
+
+    def __init__(
+        self,
+        publish: Publisher,
+        *,
+        consumer_group: str,
+        max_attempts: int,
+        backoff_seconds: float,
+    ) -> None:
+        self.publish = publish
+        self.consumer_group = consumer_group
+        self.max_attempts = max_attempts
+        self.backoff_seconds = backoff_seconds
+        self.dead_lettered = 0
+
+    def __call__(self, msg: Any, /, *, context: ContextRepo) -> _DeadLetterScope:
+        return _DeadLetterScope(msg, context=context, owner=self)
+
+    async def send_to_dlq(
+        self, msg: StreamMessage[Any], error: BaseException, attempts: int
+    ) -> None:
+        topic, partition, offset = _describe(msg)
+        headers = {k: str(v) for k, v in (msg.headers or {}).items()}
+        headers.update(
+            {
+                "dlq_original_topic": topic,
+                "dlq_original_partition": str(partition),
+                "dlq_original_offset": str(offset),
+                "dlq_consumer_group": self.consumer_group,
+                "dlq_error_type": type(error).__name__,
+                "dlq_error": str(error)[:2000],
+                "dlq_stack": "".join(traceback.format_exception(error, limit=5))[-4000:],
+                "dlq_attempts": str(attempts),
+                "dlq_failed_at": datetime.now(UTC).isoformat(),
+            }
+        )
+        key = getattr(msg.raw_message, "key", None) or b""
+        await self.publish(dead_letter_topic(topic), bytes(key), bytes(msg.body), headers)
+        self.dead_lettered += 1
+        log.error(
+            "dead-lettered %s[%s]@%s after %s attempt(s): %s: %s",
+            topic,
+            partition,
+            offset,
+            attempts,
+            type(error).__name__,
+            str(error)[:300],
+        )
+
+
+class _DeadLetterScope(BaseMiddleware):
+    def __init__(self, msg: Any, /, *, context: ContextRepo, owner: DeadLetters) -> None:
+        super().__init__(msg, context=context)
+        self.owner = owner
+
+    async def consume_scope(
+        self, call_next: Callable[[StreamMessage[Any]], Awaitable[Any]], msg: StreamMessage[Any]
+    ) -> Any:
+        owner = self.owner
+        for attempt in range(1, owner.max_attempts + 1):
+            try:
+                return await call_next(msg)
+            except _OUTAGES as error:
+                if attempt == owner.max_attempts:
+                    # Leave the offset uncommitted: the message is redelivered after the outage.
+                    log.warning("outage while consuming, will redeliver: %r", error)
+                    raise
+            except _POISON as error:
+                await owner.send_to_dlq(msg, error, attempt)
+                return None
+            except Exception as error:
+                if attempt == owner.max_attempts:
+                    await owner.send_to_dlq(msg, error, attempt)
+                    return None
+                log.warning("attempt %s failed, retrying: %r", attempt, error)
+            await asyncio.sleep(owner.backoff_seconds * 2 ** (attempt - 1))
+        return None

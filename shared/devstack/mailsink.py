@@ -1,0 +1,63 @@
+"""A development SMTP sink: every message it accepts is written as one `.eml` file.
+
+`python -m shared.devstack.mailsink --port 1025 --dir .data/mail`
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import signal
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import SMTP, Envelope, Session
+
+
+class WriteToFolder:
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        folder.mkdir(parents=True, exist_ok=True)
+
+    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
+        content = envelope.original_content or b""
+        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%f")
+        name = f"{stamp}-{uuid.uuid4().hex[:8]}.eml"
+        tmp = self.folder / f".{name}.tmp"
+        # Written aside and renamed: a reader never sees half a message.
+        tmp.write_bytes(content)
+        os.replace(tmp, self.folder / name)
+        return "250 Message accepted for delivery"
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=1025)
+    parser.add_argument("--dir", type=Path, default=Path(".data/mail"))
+    args = parser.parse_args(argv)
+
+    kwargs: dict[str, Any] = {"data_size_limit": 50 * 1024 * 1024}
+    controller = Controller(
+        WriteToFolder(args.dir), hostname=args.host, port=args.port, server_kwargs=kwargs
+    )
+    controller.start()
+    print(f"SMTP sink on {args.host}:{args.port}, writing to {args.dir}", flush=True)
+
+    loop = asyncio.new_event_loop()
+    stop = asyncio.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        loop.run_until_complete(stop.wait())
+    finally:
+        controller.stop()
+        loop.close()
+
+
+if __name__ == "__main__":
+    main()

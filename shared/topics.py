@@ -1,0 +1,51 @@
+"""Topic names, in one place. Every event is keyed by enrolment id so one trainee's events stay
+in order within a partition."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.errors import TopicAlreadyExistsError
+
+log = logging.getLogger(__name__)
+
+ENROLMENT_COMPLETED = "enrolment.completed"
+CERTIFICATE_ISSUED = "certificate.issued"
+CERTIFICATE_REVOKED = "certificate.revoked"
+NOTIFICATION_SENT = "notification.sent"
+NOTIFICATION_FAILED = "notification.failed"
+PARTNER_KEYS = "partner.keys"
+
+ALL_TOPICS = (
+    ENROLMENT_COMPLETED,
+    CERTIFICATE_ISSUED,
+    CERTIFICATE_REVOKED,
+    NOTIFICATION_SENT,
+    NOTIFICATION_FAILED,
+    PARTNER_KEYS,
+)
+
+DLQ_SUFFIX = ".dlq"
+
+
+def dead_letter_topic(topic: str) -> str:
+    return topic + DLQ_SUFFIX
+
+
+async def ensure_topics(bootstrap_servers: str, topics: list[str], partitions: int) -> None:
+    """Create the topics (and their dead-letter topics) that do not exist yet."""
+    wanted = sorted({*topics, *(dead_letter_topic(t) for t in topics)})
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers)
+    await admin.start()
+    try:
+        existing = set(await admin.list_topics())
+        missing = [NewTopic(t, partitions, 1) for t in wanted if t not in existing]
+        if missing:
+            # Another service may create one between our list and create: that is fine.
+            with contextlib.suppress(TopicAlreadyExistsError):
+                await admin.create_topics(missing)
+            log.info("created topics %s", [t.name for t in missing])
+    finally:
+        await admin.close()
