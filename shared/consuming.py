@@ -98,12 +98,12 @@ class DeadLetters:
         self,
         publish: Publisher,
         *,
-        consumer_group: str,
+        service: str,
         max_attempts: int,
         backoff_seconds: float,
     ) -> None:
         self.publish = publish
-        self.consumer_group = consumer_group
+        self.service = service
         self.max_attempts = max_attempts
         self.backoff_seconds = backoff_seconds
         self.dead_lettered = 0
@@ -121,7 +121,7 @@ class DeadLetters:
                 "dlq_original_topic": topic,
                 "dlq_original_partition": str(partition),
                 "dlq_original_offset": str(offset),
-                "dlq_consumer_group": self.consumer_group,
+                "dlq_service": self.service,
                 "dlq_error_type": type(error).__name__,
                 "dlq_error": str(error)[:2000],
                 "dlq_stack": "".join(traceback.format_exception(error, limit=5))[-4000:],

@@ -51,6 +51,7 @@ class ServiceCore:
         await ensure_topics(
             self.settings.kafka_bootstrap_servers, self.topics, self.settings.kafka_topic_partitions
         )
+        await self.database.ensure_collections(outbox.COLLECTION, PROCESSED_EVENTS)
         await outbox.ensure_indexes(self.database)
         await self.database.db[PROCESSED_EVENTS].create_index("processed_at")
         for hook in self.on_start:

@@ -54,7 +54,7 @@ def build_broker(
     publisher = BrokerPublisher()
     dead_letters = DeadLetters(
         publisher,
-        consumer_group=service,
+        service=service,
         max_attempts=settings.consumer_max_attempts,
         backoff_seconds=settings.consumer_retry_backoff_seconds,
     )

@@ -17,6 +17,7 @@ from typing import Any, TypeVar
 from pymongo import AsyncMongoClient
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.errors import CollectionInvalid
 
 Document = dict[str, Any]
 Session = AsyncClientSession
@@ -46,6 +47,16 @@ class Database:
         for callback in self._after_commit:
             callback()
         return result
+
+    async def ensure_collections(self, *names: str) -> None:
+        """Create collections before any transaction writes to them: the embedded server
+        creates a collection outside the transaction that first touches it, so that creation
+        (and the write) would survive a rollback. Real MongoDB before 4.4 refuses it outright."""
+        existing = set(await self.db.list_collection_names())
+        for name in names:
+            if name not in existing:
+                with contextlib.suppress(CollectionInvalid):
+                    await self.db.create_collection(name)
 
     async def ping(self) -> bool:
         try:

@@ -83,12 +83,27 @@ class CertificateContent:
     verification_url: str
 
 
+def _plain_spaces(text: str) -> str:
+    # CLDR patterns use thin and narrow no-break spaces; plain ones read (and search) alike.
+    return text.replace("\u2009", " ").replace("\u202f", " ").replace("\xa0", " ")
+
+
+def long_date(day: date, language: str) -> str:
+    return _plain_spaces(format_date(day, format="long", locale=language))
+
+
 def session_dates(sessions: list[date], language: str) -> str:
-    """One day, a range (`10–11 септември 2002 г.`), or the range of a longer series."""
+    """One day, a day range within a month (`10 – 11 септември 2002 г.`), or two full dates."""
     first, last = min(sessions), max(sessions)
     if first == last:
-        return format_date(first, format="long", locale=language)
-    return format_interval(first, last, skeleton="yMMMMd", locale=language)
+        return long_date(first, language)
+    both = f"{long_date(first, language)} – {long_date(last, language)}"
+    if (first.year, first.month) != (last.year, last.month):
+        return both
+    compact = _plain_spaces(format_interval(first, last, skeleton="yMMMMd", locale=language))
+    # Some locales abbreviate the month in ranges; a certificate writes it out.
+    month = format_date(last, format="MMMM", locale=language)
+    return compact if month in compact else both
 
 
 def qr_svg(url: str) -> str:
@@ -121,11 +136,9 @@ class CertificateRenderer:
             "funder": {"name": course.funder.name, "logo_svg": course.funder.logo_svg},
             "signatories": [{"name": s.name, "role": s.role} for s in course.signatories],
             "number": content.number,
-            "issued_on": format_date(content.issued_on, format="long", locale=language),
+            "issued_on": long_date(content.issued_on, language),
             "valid_until": (
-                format_date(content.valid_until, format="long", locale=language)
-                if content.valid_until
-                else None
+                long_date(content.valid_until, language) if content.valid_until else None
             ),
             "verification_url": content.verification_url,
             "qr_svg": qr_svg(content.verification_url),

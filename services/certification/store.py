@@ -20,6 +20,7 @@ class CertificationStore:
         self.keys = db["partner_keys"]
 
     async def ensure_indexes(self) -> None:
+        await self.database.ensure_collections("certificates", "counters", "partner_keys")
         # One certificate per enrolment, enforced by the database, not by luck.
         await self.certificates.create_index("enrolment_id", unique=True)
         await self.certificates.create_index("verification_code", unique=True)

@@ -15,6 +15,7 @@ class NotificationStore:
         self.deliveries = database.db["deliveries"]
 
     async def ensure_indexes(self) -> None:
+        await self.database.ensure_collections("deliveries")
         await self.deliveries.create_index("enrolment_id")
 
     async def delivery(

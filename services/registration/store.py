@@ -27,6 +27,9 @@ class RegistrationStore:
         self.attendance = db["attendance"]
 
     async def ensure_indexes(self) -> None:
+        await self.database.ensure_collections(
+            "partners", "partner_keys", "courses", "enrolments", "attendance"
+        )
         await self.keys.create_index("key_hash", unique=True)
         await self.enrolments.create_index(
             [("partner_id", ASCENDING), ("course_id", ASCENDING), ("external_ref", ASCENDING)],

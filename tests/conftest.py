@@ -1,0 +1,130 @@
+"""Session fixtures: the embedded stack (real broker, database and SMTP sink on free loopback
+ports) and, for end-to-end tests, the three services as separate processes."""
+
+from __future__ import annotations
+
+import asyncio
+import email
+import email.policy
+import inspect
+import time
+from collections.abc import Awaitable, Callable, Iterator
+from dataclasses import dataclass, field
+from email.message import EmailMessage
+from pathlib import Path
+from typing import TypeVar
+
+import pytest
+
+from shared.devstack import servers
+
+T = TypeVar("T")
+ADMIN_KEY = "test-admin-key"
+
+
+@dataclass
+class Stack:
+    root: Path
+    kafka_port: int
+    mongo_port: int
+    smtp_port: int
+    children: list[servers.Child] = field(default_factory=list)
+
+    @property
+    def kafka(self) -> str:
+        return f"127.0.0.1:{self.kafka_port}"
+
+    @property
+    def mongo_url(self) -> str:
+        return f"mongodb://127.0.0.1:{self.mongo_port}/?directConnection=true"
+
+    @property
+    def mail_dir(self) -> Path:
+        return self.root / "mail"
+
+    def emails(self) -> list[EmailMessage]:
+        found = []
+        for path in sorted(self.mail_dir.glob("*.eml")):
+            message = email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
+            assert isinstance(message, EmailMessage)
+            found.append(message)
+        return found
+
+
+@pytest.fixture(scope="session")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    root = tmp_path_factory.mktemp("stack")
+    logs = root / "logs"
+    stack = Stack(root, servers.free_port(), servers.free_port(), servers.free_port())
+    try:
+        stack.children.append(servers.start_broker(stack.kafka_port, logs))
+        stack.children.append(servers.start_mongo(stack.mongo_port, root / "mongo", logs))
+        stack.children.append(servers.start_mail_sink(stack.smtp_port, stack.mail_dir, logs))
+        yield stack
+    finally:
+        for child in reversed(stack.children):
+            child.stop()
+
+
+@dataclass
+class Services:
+    urls: dict[str, str]
+    env: dict[str, str]
+    children: list[servers.Child]
+    log_dir: Path
+
+    def logs(self) -> str:
+        return "\n".join(
+            f"--- {p.name} ---\n{p.read_text(errors='replace')[-4000:]}"
+            for p in sorted(self.log_dir.glob("*.log"))
+        )
+
+
+@pytest.fixture(scope="session")
+def services(stack: Stack) -> Iterator[Services]:
+    ports = {
+        name: servers.free_port() for name in ("registration", "certification", "notification")
+    }
+    env = servers.stack_environment(
+        kafka_port=stack.kafka_port,
+        mongo_port=stack.mongo_port,
+        smtp_port=stack.smtp_port,
+        certification_port=ports["certification"],
+        admin_key=ADMIN_KEY,
+    )
+    env.update(
+        ATTESTA_LOG_JSON="true",
+        ATTESTA_OUTBOX_POLL_SECONDS="0.2",
+        ATTESTA_KAFKA_SESSION_TIMEOUT_MS="6000",
+    )
+    log_dir = stack.root / "service-logs"
+    children = servers.start_services(ports, env, log_dir)
+    try:
+        yield Services(
+            urls={name: f"http://127.0.0.1:{port}" for name, port in ports.items()},
+            env=env,
+            children=children,
+            log_dir=log_dir,
+        )
+    finally:
+        for child in children:
+            child.stop()
+
+
+async def eventually(
+    probe: Callable[[], Awaitable[T | None] | T | None],
+    *,
+    timeout: float = 60.0,  # noqa: ASYNC109 - a poll deadline, not a cancellation scope
+    interval: float = 0.2,
+    what: str = "condition",
+) -> T:
+    """Poll `probe` until it returns something truthy; fail with `what` after `timeout`."""
+    deadline = time.monotonic() + timeout
+    last: T | None = None
+    while time.monotonic() < deadline:
+        result = probe()
+        last = await result if inspect.isawaitable(result) else result
+        if last:
+            return last
+        await asyncio.sleep(interval)
+    raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}; last: {last!r}")

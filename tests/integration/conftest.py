@@ -1,0 +1,21 @@
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+
+import pytest
+
+from shared import outbox
+from shared.consuming import PROCESSED_EVENTS
+from shared.mongo import Database, connect
+from tests.conftest import Stack
+
+
+@pytest.fixture
+async def database(stack: Stack) -> AsyncIterator[Database]:
+    """A fresh database of its own on the real MongoDB-wire server."""
+    client = connect(stack.mongo_url)
+    database = Database(client, f"it_{uuid.uuid4().hex[:10]}", serialise=True)
+    await database.ensure_collections("state", "certificates", PROCESSED_EVENTS, outbox.COLLECTION)
+    yield database
+    await client.close()
