@@ -33,4 +33,5 @@ def configure_logging(service: str, level: str, *, as_json: bool) -> None:
     root.setLevel(level.upper())
     # FastStream logs every message received/processed at INFO: too chatty for a run log.
     logging.getLogger("faststream").setLevel(logging.WARNING)
+    logging.getLogger(f"attesta.{service}.kafka").setLevel(logging.WARNING)
     logging.getLogger("aiokafka").setLevel(logging.WARNING)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 from typing import Any
 
 from faststream.kafka import KafkaBroker
@@ -73,6 +74,8 @@ def build_broker(
         ],
         ack_policy=AckPolicy.NACK_ON_ERROR,
         graceful_timeout=10.0,
+        # Through our handlers and format (JSON in production), not FastStream's own.
+        logger=logging.getLogger(f"attesta.{service}.kafka"),
     )
     publisher.broker = broker
     return broker, publisher, dead_letters

@@ -66,7 +66,11 @@ def main() -> None:
     key = admin_key(data_dir)
     children: list[servers.Child] = []
 
-    def stop_all(*_: object) -> None:
+    def stop_all() -> None:
+        # A terminal's Ctrl-C reaches uv and us both, and uv forwards it again: once stopping,
+        # further signals must not interrupt the stopping.
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
         for child in reversed(children):
             child.stop()
 

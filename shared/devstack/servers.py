@@ -136,6 +136,11 @@ def start_broker(port: int, log_dir: Path) -> Child:
 
 def start_mongo(port: int, data_dir: Path, log_dir: Path) -> Child:
     data_dir.mkdir(parents=True, exist_ok=True)
+    log_dir.mkdir(parents=True, exist_ok=True)
+    pid_file = log_dir / "nx-27017.pid"
+    if not port_open(port):
+        # Left by a server that was killed: nx-27017 would refuse to start "again".
+        pid_file.unlink(missing_ok=True)
     nx = Path(sys.executable).parent / "nx-27017"
     return _spawn(
         "mongodb (nx-27017)",
@@ -150,7 +155,7 @@ def start_mongo(port: int, data_dir: Path, log_dir: Path) -> Child:
             "--log-file",
             str(log_dir / "nx-27017.log"),
             "--pid-file",
-            str(log_dir / "nx-27017.pid"),
+            str(pid_file),
         ],
         port,
         log_dir / "nx-27017.out",
