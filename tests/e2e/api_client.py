@@ -7,32 +7,11 @@ from typing import Any
 import httpx
 
 from tests.conftest import ADMIN_KEY
-
-LOGO = (
-    '<svg xmlns="http://www.w3.org/2000/svg" width="160" height="60">'
-    '<rect width="160" height="60" fill="#1f4e79"/></svg>'
-)
+from tests.samples import course_fields
 
 
 def course_body(partner_ids: list[str], **overrides: Any) -> dict[str, Any]:
-    body: dict[str, Any] = {
-        "code": "FRMS-2002-DMT",
-        "title": "Дружелюбно обслужване на гражданите",
-        "language": "bg",
-        "issuer": {"name": "Фондация за реформа в местното самоуправление", "logo_svg": LOGO},
-        "funder": {
-            "name": "Американска агенция за международно развитие",
-            "logo_svg": LOGO,
-            "programme": "Подобряване обслужването на гражданите",
-        },
-        "sessions": ["2002-09-10", "2002-09-11"],
-        "min_sessions": 2,
-        "signatories": [{"name": "Таня Рангелова", "role": "Лектор"}],
-        "location": "Димитровград",
-        "partner_ids": partner_ids,
-    }
-    body.update(overrides)
-    return body
+    return course_fields(**({"min_sessions": 2, "partner_ids": partner_ids} | overrides))
 
 
 class Api:

@@ -10,6 +10,15 @@ from tests.e2e.conftest import Training
 from tests.e2e.kafka_tools import events_about, find_event, produce, wait_consumed
 
 
+async def complete_both_days(training: Training, ref: str, name: str) -> tuple[str, str]:
+    """Enrol `ref`, attend both sessions, wait for the email: (enrolment id, certificate)."""
+    partner, course_id = training.partner, training.course["id"]
+    enrolment_id = await partner.enrol(course_id, ref, name, training.address(ref))
+    await partner.attend(course_id, "2002-09-10", [ref])
+    await partner.attend(course_id, "2002-09-11", [ref])
+    return enrolment_id, await certified_and_mailed(training, ref, enrolment_id)
+
+
 async def certified_and_mailed(training: Training, ref: str, enrolment_id: str) -> str:
     async def notified() -> str | None:
         enrolment = await training.partner.enrolment(enrolment_id)
@@ -24,12 +33,7 @@ async def test_recording_the_same_attendance_twice_issues_no_second_certificate(
     training: Training, stack: Stack
 ) -> None:
     partner, course_id = training.partner, training.course["id"]
-    enrolment_id = await partner.enrol(
-        course_id, "twice", "Мария Иванова", training.address("twice")
-    )
-    await partner.attend(course_id, "2002-09-10", ["twice"])
-    await partner.attend(course_id, "2002-09-11", ["twice"])
-    number = await certified_and_mailed(training, "twice", enrolment_id)
+    enrolment_id, number = await complete_both_days(training, "twice", "Мария Иванова")
 
     again = await partner.attend(course_id, "2002-09-11", ["twice"])
     assert again == {"recorded": 0, "completed": 0, "unknown": []}
@@ -45,13 +49,8 @@ async def test_recording_the_same_attendance_twice_issues_no_second_certificate(
 async def test_redelivered_completion_event_issues_no_second_certificate_or_email(
     training: Training, stack: Stack, services: Services
 ) -> None:
-    partner, course_id = training.partner, training.course["id"]
-    enrolment_id = await partner.enrol(
-        course_id, "redeliver", "Олег Смирнов", training.address("redeliver")
-    )
-    await partner.attend(course_id, "2002-09-10", ["redeliver"])
-    await partner.attend(course_id, "2002-09-11", ["redeliver"])
-    number = await certified_and_mailed(training, "redeliver", enrolment_id)
+    partner = training.partner
+    enrolment_id, number = await complete_both_days(training, "redeliver", "Олег Смирнов")
 
     completed = await find_event(stack.kafka, "enrolment.completed", enrolment_id)
     issued = await find_event(stack.kafka, "certificate.issued", enrolment_id)
