@@ -27,7 +27,7 @@ from shared.mongo import Database, connect
 from shared.observability import health_router, install_http_metrics
 from shared.problems import install_problem_handlers
 from shared.settings import ServiceSettings
-from shared.topics import ensure_topics
+from shared.topics import empty_topics, ensure_topics
 
 log = logging.getLogger(__name__)
 
@@ -53,12 +53,22 @@ class ServiceCore:
         )
         await self.database.ensure_collections(outbox.COLLECTION, PROCESSED_EVENTS)
         await outbox.ensure_indexes(self.database)
+        await self._republish_what_the_broker_lost()
         await self.database.db[PROCESSED_EVENTS].create_index("processed_at")
         for hook in self.on_start:
             await hook()
         await self.broker.start()
         self.relay.start()
         log.info("%s started", self.name)
+
+    async def _republish_what_the_broker_lost(self) -> None:
+        lost = await empty_topics(self.settings.kafka_bootstrap_servers, self.topics)
+        if lost and (count := await outbox.requeue_published(self.database, lost)):
+            log.warning(
+                "the broker has lost %s (empty again): republishing %s events from the outbox",
+                ", ".join(sorted(lost)),
+                count,
+            )
 
     async def stop(self) -> None:
         await self.relay.stop()

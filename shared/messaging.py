@@ -91,4 +91,5 @@ def subscriber_options(service: str, topic: str, settings: ServiceSettings) -> d
         "ack_policy": AckPolicy.NACK_ON_ERROR,
         "session_timeout_ms": settings.kafka_session_timeout_ms,
         "heartbeat_interval_ms": max(settings.kafka_session_timeout_ms // 3, 100),
+        "fetch_max_wait_ms": settings.kafka_fetch_max_wait_ms,
     }

@@ -59,6 +59,24 @@ async def add(session: Session, database: Database, topic: str, event: Envelope[
     )
 
 
+async def requeue_published(database: Database, topics: set[str]) -> int:
+    """Mark the events once published to `topics` as pending again, to publish them anew
+    (in their original order) to a broker that lost them. Consumers drop the ones they saw."""
+    requeued = 0
+    for topic in sorted(topics):
+
+        async def requeue(session: Session, topic: str = topic) -> int:
+            result = await database.db[COLLECTION].update_many(
+                {"topic": topic, "published": True},
+                {"$set": {"published": False, "published_at": None}},
+                session=session,
+            )
+            return int(result.modified_count)
+
+        requeued += await database.in_transaction(requeue)
+    return requeued
+
+
 class OutboxRelay:
     def __init__(
         self, database: Database, publish: Publisher, *, poll_seconds: float, batch: int = 100

@@ -28,6 +28,14 @@ class ServiceSettings(BaseSettings):
         ge=1000,
         description="Consumer group session timeout: how soon a dead consumer's partitions move.",
     )
+    kafka_fetch_max_wait_ms: int = Field(
+        default=500,
+        ge=1,
+        description=(
+            "Longest wait of a consumer's fetch for new messages. Apache Kafka answers as soon "
+            "as a message arrives; the embedded broker waits the whole time, so make run uses 50."
+        ),
+    )
     mongo_url: str = "mongodb://127.0.0.1:27017/?directConnection=true"
     mongo_serialise_transactions: bool = Field(
         default=True,

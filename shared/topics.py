@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import logging
 
+from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
 
@@ -49,3 +50,24 @@ async def ensure_topics(bootstrap_servers: str, topics: list[str], partitions: i
             log.info("created topics %s", [t.name for t in missing])
     finally:
         await admin.close()
+
+
+async def empty_topics(bootstrap_servers: str, topics: list[str]) -> set[str]:
+    """The topics that have never held a message (every partition's end offset is 0).
+
+    Offsets only grow on a broker that keeps its log, so a topic we published to that is
+    empty again means the broker lost it: the embedded broker keeps messages in memory.
+    """
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap_servers, enable_auto_commit=False)
+    await consumer.start()
+    try:
+        empty = set()
+        for topic in topics:
+            partitions = [
+                TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic) or ()
+            ]
+            if partitions and not any((await consumer.end_offsets(partitions)).values()):
+                empty.add(topic)
+        return empty
+    finally:
+        await consumer.stop()

@@ -210,6 +210,8 @@ def stack_environment(
         "ATTESTA_ADMIN_KEY": admin_key,
         "ATTESTA_KAFKA_BOOTSTRAP_SERVERS": f"127.0.0.1:{kafka_port}",
         "ATTESTA_KAFKA_ENABLE_IDEMPOTENCE": "false",
+        # Tansu does not answer a waiting fetch early when a message arrives.
+        "ATTESTA_KAFKA_FETCH_MAX_WAIT_MS": "50",
         "ATTESTA_MONGO_URL": f"mongodb://127.0.0.1:{mongo_port}/?directConnection=true",
         "ATTESTA_MONGO_SERIALISE_TRANSACTIONS": "true",
         "ATTESTA_SMTP_HOST": "127.0.0.1",
