@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 
 from pymongo import AsyncMongoClient
 from pymongo.asynchronous.client_session import AsyncClientSession
+from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import CollectionInvalid
 
@@ -27,6 +28,26 @@ T = TypeVar("T")
 def connect(url: str) -> AsyncMongoClient[Document]:
     # tz_aware: every datetime we store is UTC, and must come back as aware UTC.
     return AsyncMongoClient(url, tz_aware=True, serverSelectionTimeoutMS=5000)
+
+
+async def merge_into(
+    collection: AsyncCollection[Document],
+    session: Session,
+    key: Any,
+    fields: Document,
+    *,
+    on_insert: Document | None = None,
+) -> Document:
+    """Set `fields` on the document `key` (created from `on_insert` when missing) by reading
+    and replacing it whole, inside the caller's transaction.
+
+    Not `$set`: the embedded server stores a datetime given to `$set` as a string, and
+    timestamps must stay datetimes to be compared and sorted.
+    """
+    current = await collection.find_one({"_id": key}, session=session)
+    merged = {**(on_insert or {}), **(current or {}), **fields, "_id": key}
+    await collection.replace_one({"_id": key}, merged, upsert=True, session=session)
+    return merged
 
 
 class Database:

@@ -51,9 +51,8 @@ async def add(session: Session, database: Database, topic: str, event: Envelope[
             "key": event.subject,
             "value": to_json(event),
             "created_at": datetime.now(UTC),
-            # A boolean, not `published_at: null`: the embedded server miscounts null matches.
+            # A plain boolean: the embedded server miscounts `null` matches.
             "published": False,
-            "published_at": None,
         },
         session=session,
     )
@@ -68,7 +67,7 @@ async def requeue_published(database: Database, topics: set[str]) -> int:
         async def requeue(session: Session, topic: str = topic) -> int:
             result = await database.db[COLLECTION].update_many(
                 {"topic": topic, "published": True},
-                {"$set": {"published": False, "published_at": None}},
+                {"$set": {"published": False}},
                 session=session,
             )
             return int(result.modified_count)
@@ -105,7 +104,7 @@ class OutboxRelay:
         async def mark(session: Session) -> None:
             await self._database.db[COLLECTION].update_many(
                 {"_id": {"$in": ids}},
-                {"$set": {"published": True, "published_at": datetime.now(UTC)}},
+                {"$set": {"published": True}},
                 session=session,
             )
 

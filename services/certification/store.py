@@ -8,7 +8,7 @@ from typing import Any
 
 from pymongo import ReturnDocument
 
-from shared.mongo import Database, Document, Session
+from shared.mongo import Database, Document, Session, merge_into
 
 
 class CertificationStore:
@@ -73,5 +73,5 @@ class CertificationStore:
     async def revoke(self, session: Session, number: str, reason: str) -> datetime:
         at = datetime.now(UTC)
         fields: dict[str, Any] = {"status": "revoked", "revoked_reason": reason, "revoked_at": at}
-        await self.certificates.update_one({"_id": number}, {"$set": fields}, session=session)
+        await merge_into(self.certificates, session, number, fields)
         return at

@@ -6,7 +6,7 @@ from typing import Any
 
 from pymongo import ASCENDING
 
-from shared.mongo import Database, Document, Session
+from shared.mongo import Database, Document, Session, merge_into
 
 
 class NotificationStore:
@@ -31,12 +31,7 @@ class NotificationStore:
         *,
         first_time: dict[str, Any] | None = None,
     ) -> None:
-        await self.deliveries.update_one(
-            {"_id": certificate_number},
-            {"$set": fields, **({"$setOnInsert": first_time} if first_time else {})},
-            upsert=True,
-            session=session,
-        )
+        await merge_into(self.deliveries, session, certificate_number, fields, on_insert=first_time)
 
     async def find(self, enrolment_id: str | None, limit: int) -> list[Document]:
         query: dict[str, Any] = {} if enrolment_id is None else {"enrolment_id": enrolment_id}
