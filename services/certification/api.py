@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, Response
@@ -160,6 +160,11 @@ class RevokeIn(BaseModel):
     reason: Annotated[str, StringConstraints(strip_whitespace=True, min_length=3, max_length=500)]
 
 
+def revocation_of(doc: Document) -> dict[str, Any]:
+    found: dict[str, Any] = doc.get("revocation") or {}
+    return found
+
+
 def certificate_out(doc: Document, issuer: Issuer) -> CertificateOut:
     course = doc["course"]
     return CertificateOut(
@@ -173,8 +178,8 @@ def certificate_out(doc: Document, issuer: Issuer) -> CertificateOut:
         funder=PartyOut(name=course["funder"]["name"], programme=course["funder"].get("programme")),
         status=doc["status"],
         verification_url=issuer.verification_url(doc["verification_code"]),
-        revoked_reason=doc.get("revoked_reason"),
-        revoked_at=doc.get("revoked_at"),
+        revoked_reason=revocation_of(doc).get("reason"),
+        revoked_at=revocation_of(doc).get("at"),
     )
 
 
@@ -194,8 +199,8 @@ def verification_out(doc: Document) -> VerificationOut:
         valid_until=valid_until,
         issuer=course["issuer"]["name"],
         funder=course["funder"]["name"],
-        revoked_at=doc.get("revoked_at"),
-        revoked_reason=doc.get("revoked_reason"),
+        revoked_at=revocation_of(doc).get("at"),
+        revoked_reason=revocation_of(doc).get("reason"),
     )
 
 

@@ -8,7 +8,7 @@ from typing import Any
 
 from pymongo import ReturnDocument
 
-from shared.mongo import Database, Document, Session, merge_into
+from shared.mongo import Database, Document, Session
 
 
 class CertificationStore:
@@ -72,6 +72,12 @@ class CertificationStore:
 
     async def revoke(self, session: Session, number: str, reason: str) -> datetime:
         at = datetime.now(UTC)
-        fields: dict[str, Any] = {"status": "revoked", "revoked_reason": reason, "revoked_at": at}
-        await merge_into(self.certificates, session, number, fields)
+        # Nested on purpose: the embedded server keeps a datetime inside a `$set` document but
+        # stringifies a top-level one, and a whole-document replace would have to carry the PDF.
+        revocation: dict[str, Any] = {"reason": reason, "at": at}
+        await self.certificates.update_one(
+            {"_id": number},
+            {"$set": {"status": "revoked", "revocation": revocation}},
+            session=session,
+        )
         return at
