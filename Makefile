@@ -18,11 +18,11 @@ run: install
 	$(UV) run --frozen python -m shared.devstack
 
 lint: install
-	$(UV) run --frozen ruff check shared services tests
-	$(UV) run --frozen ruff format --check shared services tests
+	$(UV) run --frozen ruff check shared services cli tests bench
+	$(UV) run --frozen ruff format --check shared services cli tests bench
 
 typecheck: install
-	$(UV) run --frozen mypy shared services
+	$(UV) run --frozen mypy shared services cli bench
 
 test: lint typecheck
 	$(UV) run --frozen pytest

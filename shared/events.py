@@ -31,6 +31,8 @@ class Funder(BaseModel):
     name: str
     logo_svg: str | None = None
     programme: str | None = None
+    grant_id: str | None = None
+    acknowledgement: str | None = None  # the wording the donor requires on the certificate
 
 
 class Signatory(BaseModel):
@@ -124,6 +126,17 @@ class NotificationFailedV1(Payload):
     failed_at: datetime
 
 
+class EnrolmentCorrectedV1(Payload):
+    """The holder's details were corrected after completion: the certificate must follow."""
+
+    EVENT_TYPE: ClassVar[str] = "attesta.enrolment.corrected.v1"
+    enrolment_id: str
+    partner_id: str
+    holder: Holder
+    corrected_fields: list[str]
+    corrected_at: datetime
+
+
 class PartnerKeyIssuedV1(Payload):
     """A partner's API key, as a hash only, so every service can authenticate that partner."""
 
@@ -131,6 +144,15 @@ class PartnerKeyIssuedV1(Payload):
     partner_id: str
     key_id: str
     key_hash: str
+
+
+class PartnerKeyRevokedV1(Payload):
+    """A partner's key stops working in every service."""
+
+    EVENT_TYPE: ClassVar[str] = "attesta.partner.key_revoked.v1"
+    partner_id: str
+    key_id: str
+    revoked_at: datetime
 
 
 EVENT_TYPES: dict[str, type[Payload]] = {
@@ -141,7 +163,9 @@ EVENT_TYPES: dict[str, type[Payload]] = {
         CertificateRevokedV1,
         NotificationSentV1,
         NotificationFailedV1,
+        EnrolmentCorrectedV1,
         PartnerKeyIssuedV1,
+        PartnerKeyRevokedV1,
     )
 }
 

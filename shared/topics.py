@@ -13,6 +13,7 @@ from aiokafka.errors import TopicAlreadyExistsError
 log = logging.getLogger(__name__)
 
 ENROLMENT_COMPLETED = "enrolment.completed"
+ENROLMENT_CORRECTED = "enrolment.corrected"
 CERTIFICATE_ISSUED = "certificate.issued"
 CERTIFICATE_REVOKED = "certificate.revoked"
 NOTIFICATION_SENT = "notification.sent"
@@ -21,6 +22,7 @@ PARTNER_KEYS = "partner.keys"
 
 ALL_TOPICS = (
     ENROLMENT_COMPLETED,
+    ENROLMENT_CORRECTED,
     CERTIFICATE_ISSUED,
     CERTIFICATE_REVOKED,
     NOTIFICATION_SENT,

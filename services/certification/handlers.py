@@ -8,7 +8,12 @@ from services.certification.issuing import Issuer
 from services.certification.store import CertificationStore
 from shared import topics
 from shared.consuming import process_once
-from shared.events import EnrolmentCompletedV1, Envelope, PartnerKeyIssuedV1
+from shared.events import (
+    EnrolmentCompletedV1,
+    Envelope,
+    PartnerKeyIssuedV1,
+    PartnerKeyRevokedV1,
+)
 from shared.messaging import subscriber_options
 from shared.mongo import Session
 from shared.settings import ServiceSettings
@@ -33,10 +38,15 @@ def register(
     @broker.subscriber(
         topics.PARTNER_KEYS, **subscriber_options(CONSUMER, topics.PARTNER_KEYS, settings)
     )
-    async def on_partner_key(event: Envelope[PartnerKeyIssuedV1]) -> None:
+    async def on_partner_key(
+        event: Envelope[PartnerKeyIssuedV1] | Envelope[PartnerKeyRevokedV1],
+    ) -> None:
         data = event.data
 
         async def work(session: Session) -> None:
-            await store.remember_key(session, data.key_id, data.partner_id, data.key_hash)
+            if isinstance(data, PartnerKeyIssuedV1):
+                await store.remember_key(session, data.key_id, data.partner_id, data.key_hash)
+            else:
+                await store.forget_key(session, data.key_id)
 
         await process_once(store.database, CONSUMER, event.id, work)

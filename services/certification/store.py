@@ -27,8 +27,12 @@ class CertificationStore:
         await self.keys.create_index("key_hash", unique=True)
 
     async def partner_for_key_hash(self, key_hash: str) -> str | None:
-        doc = await self.keys.find_one({"key_hash": key_hash})
+        doc = await self.keys.find_one({"key_hash": key_hash, "revoked": {"$ne": True}})
         return None if doc is None else str(doc["partner_id"])
+
+    async def forget_key(self, session: Session, key_id: str) -> None:
+        # Kept as revoked rather than deleted: a replayed `key_issued` must not bring it back.
+        await self.keys.update_one({"_id": key_id}, {"$set": {"revoked": True}}, session=session)
 
     async def remember_key(
         self, session: Session, key_id: str, partner_id: str, key_hash: str

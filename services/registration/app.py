@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from services.registration import api, handlers
+from services.registration import handlers
 from services.registration.commands import Registrar
+from services.registration.http import routers
 from services.registration.settings import RegistrationSettings
 from services.registration.store import RegistrationStore
-from shared import topics
+from shared import idempotency, topics
 from shared.lifecycle import build_core, build_http_app
 
 NAME = "registration"
@@ -22,6 +23,7 @@ def create_app(settings: RegistrationSettings | None = None) -> FastAPI:
         database_name=settings.mongo_database,
         topics=[
             topics.ENROLMENT_COMPLETED,
+            topics.ENROLMENT_CORRECTED,
             topics.PARTNER_KEYS,
             topics.CERTIFICATE_ISSUED,
             topics.CERTIFICATE_REVOKED,
@@ -36,9 +38,10 @@ def create_app(settings: RegistrationSettings | None = None) -> FastAPI:
         core,
         title="Attesta registration",
         description="Partners, courses, enrolments and attendance.",
-        routers=[api.router],
+        routers=routers,
         keys=store,
     )
+    app.add_middleware(idempotency.IdempotencyKeys, records=store.idempotency_records)
     app.state.store = store
     app.state.registrar = registrar
     return app

@@ -5,6 +5,7 @@ events it causes are written together (transactional outbox), so a 2xx means bot
 from __future__ import annotations
 
 import uuid
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -14,19 +15,31 @@ from pymongo.errors import DuplicateKeyError
 
 from services.registration import domain
 from services.registration.domain import Status
-from services.registration.schemas import CourseIn, EnrolmentIn, PartnerIn, RowError
-from services.registration.store import RegistrationStore, now
+from services.registration.schemas import (
+    MAX_REPORTED_ROWS,
+    CourseIn,
+    EnrolmentIn,
+    EnrolmentPatch,
+    FunderIn,
+    IssuerIn,
+    PartnerIn,
+    RowError,
+)
+from services.registration.store import RegistrationStore, Step, email_key, now
+from services.registration.uploads import Row
 from shared import outbox, topics
 from shared.auth import new_partner_key
 from shared.events import (
     CourseSnapshot,
     EnrolmentCompletedV1,
+    EnrolmentCorrectedV1,
     Holder,
     PartnerKeyIssuedV1,
+    PartnerKeyRevokedV1,
     new_event,
 )
 from shared.mongo import Document, Session
-from shared.problems import field_errors
+from shared.problems import Problem, field_errors
 
 SOURCE = "attesta/registration"
 BULK_BATCH = 500
@@ -41,39 +54,98 @@ class Registrar:
         self.store = store
         self.database = store.database
 
-    # partners ------------------------------------------------------------------------
+    # partners and their keys -----------------------------------------------------------
     async def create_partner(self, body: PartnerIn) -> tuple[Document, str, str]:
-        key = new_partner_key()
-        partner_id = new_id()
         partner: Document = {
-            "_id": partner_id,
+            "_id": new_id(),
             "name": body.name,
             "contact_email": body.contact_email,
             "created_at": now(),
         }
-        key_doc: Document = {
-            "_id": key.key_id,
-            "partner_id": partner_id,
-            "key_hash": key.key_hash,
-            "created_at": now(),
-            "revoked_at": None,
-        }
+
+        async def work(session: Session) -> str:
+            await self.store.insert_partner(session, partner)
+            return await self._issue_key(session, partner["_id"])
+
+        api_key = await self.database.in_transaction(work)
+        return partner, api_key, api_key.split("_")[1]
+
+    async def issue_key(self, partner_id: str) -> tuple[str, str]:
+        """A further key for a partner (rotation: the old key works until it is revoked, so a
+        partner can switch its systems over without downtime). Returns (key_id, api_key)."""
+        api_key = await self.database.in_transaction(
+            lambda session: self._issue_key(session, partner_id)
+        )
+        return api_key.split("_")[1], api_key
+
+    async def _issue_key(self, session: Session, partner_id: str) -> str:
+        key = new_partner_key()
+        await self.store.insert_key(
+            session,
+            {
+                "_id": key.key_id,
+                "partner_id": partner_id,
+                "key_hash": key.key_hash,
+                "created_at": now(),
+                "revoked_at": None,
+            },
+        )
         announce = new_event(
             PartnerKeyIssuedV1(partner_id=partner_id, key_id=key.key_id, key_hash=key.key_hash),
             source=SOURCE,
             subject=partner_id,
         )
+        await outbox.add(session, self.database, topics.PARTNER_KEYS, announce)
+        return key.secret_key
+
+    async def revoke_key(self, partner_id: str, key_id: str) -> None:
+        """Revoke a key at once here and, through `partner.keys`, in the other services.
+        Revoking a revoked key is a no-op."""
 
         async def work(session: Session) -> None:
-            await self.store.insert_partner(session, partner, key_doc)
+            key = await self.store.key(session, partner_id, key_id)
+            if key is None:
+                raise Problem(404, f"Partner {partner_id} has no key {key_id}.")
+            if key.get("revoked_at") is not None:
+                return
+            revoked = await self.store.revoke_key(session, key_id)
+            announce = new_event(
+                PartnerKeyRevokedV1(
+                    partner_id=partner_id, key_id=key_id, revoked_at=revoked["revoked_at"]
+                ),
+                source=SOURCE,
+                subject=partner_id,
+            )
             await outbox.add(session, self.database, topics.PARTNER_KEYS, announce)
 
         await self.database.in_transaction(work)
-        return partner, key.secret_key, key.key_id
 
-    # courses -------------------------------------------------------------------------
+    # issuers, funders and courses ------------------------------------------------------
+    async def create_party(self, kind: str, body: IssuerIn | FunderIn) -> Document:
+        doc = {"_id": new_id(), **body.model_dump(mode="json"), "created_at": now()}
+
+        async def work(session: Session) -> None:
+            await self.store.insert_party(session, kind, doc)
+
+        await self.database.in_transaction(work)
+        return doc
+
     async def create_course(self, body: CourseIn) -> Document:
-        course = {"_id": new_id(), **body.model_dump(mode="json"), "created_at": now()}
+        fields = body.model_dump(mode="json")
+        # A course keeps a copy of its issuer and funder as they were when it was created, so
+        # certificates of one course look alike even if the funder's logo changes later.
+        for kind in ("issuer", "funder"):
+            party_id = fields.get(f"{kind}_id")
+            if party_id is not None:
+                party = await self.store.party(kind, party_id)
+                if party is None:
+                    raise Problem(
+                        422,
+                        f"No {kind} {party_id}: create it with POST /v1/{kind}s first.",
+                        errors=[{"field": f"{kind}_id", "message": f"unknown {kind}"}],
+                    )
+                fields[kind] = {k: v for k, v in party.items() if k not in ("_id", "created_at")}
+        course = {"_id": new_id(), **fields, "created_at": now()}
 
         async def work(session: Session) -> None:
             await self.store.insert_course(session, course)
@@ -101,6 +173,8 @@ class Registrar:
     async def _enrol_batch(
         self, course: Document, partner_id: str, rows: list[EnrolmentIn], result: EnrolResult
     ) -> None:
+        keep = result.keep_documents
+
         async def work(session: Session) -> tuple[list[Document], int, int]:
             refs = [row.external_ref for row in rows]
             existing = {
@@ -125,70 +199,82 @@ class Registrar:
         except DuplicateKeyError:
             # A concurrent request enrolled some of these refs first: the retry sees them.
             docs, accepted, duplicates = await self.database.in_transaction(work)
-        result.enrolments.extend(docs)
+        if keep:
+            result.enrolments.extend(docs)
         result.accepted += accepted
         result.duplicates += duplicates
 
     @staticmethod
     def _new_enrolment(course: Document, partner_id: str, row: EnrolmentIn) -> Document:
         at = now()
+        fields = row.model_dump(mode="json")
         return {
             "_id": new_id(),
             "course_id": course["_id"],
             "partner_id": partner_id,
-            **row.model_dump(mode="json"),
+            **fields,
+            "email_key": email_key(fields["email"]),
             "status": Status.ENROLLED.value,
             "certificate_number": None,
-            "history": [{"status": Status.ENROLLED.value, "at": at}],
+            "history": [{"status": Status.ENROLLED.value, "at": at, "cause": "enrolled"}],
             "created_at": at,
         }
 
     async def bulk_enrol(
-        self, course: Document, partner_id: str, raw_rows: list[dict[str, Any]]
-    ) -> tuple[EnrolResult, list[RowError]]:
-        good: list[EnrolmentIn] = []
-        rejected: list[RowError] = []
-        for number, raw in enumerate(raw_rows, start=1):
-            cleaned = {k: (v if v != "" else None) for k, v in raw.items() if k}
+        self, course: Document, partner_id: str, rows: AsyncIterator[Row]
+    ) -> BulkOutcome:
+        """Validate rows as they stream in and enrol the good ones one transaction-sized batch
+        at a time; a bad row is reported and never stops the others."""
+        outcome = BulkOutcome()
+        batch: list[EnrolmentIn] = []
+        async for row in rows:
+            outcome.rows += 1
             try:
-                good.append(EnrolmentIn.model_validate(cleaned))
+                if row.problem is not None:
+                    raise ValueError(row.problem)
+                batch.append(EnrolmentIn.model_validate(row.fields))
             except ValidationError as error:
-                ref = raw.get("external_ref")
-                rejected.append(
-                    RowError(
-                        row=number,
-                        external_ref=str(ref) if ref else None,
-                        errors=field_errors(list(error.errors())),
-                    )
-                )
-        return await self.enrol_many(course, partner_id, good), rejected
+                outcome.reject(row, field_errors(list(error.errors())))
+            except ValueError as error:
+                outcome.reject(row, [{"field": "row", "message": str(error)}])
+            if len(batch) >= BULK_BATCH:
+                await self._enrol_batch(course, partner_id, batch, outcome.enrolled)
+                batch = []
+        if batch:
+            await self._enrol_batch(course, partner_id, batch, outcome.enrolled)
+        return outcome
 
     # attendance and completion ---------------------------------------------------------
     async def record_attendance(
         self, course: Document, partner_id: str, day: date, refs: list[str]
-    ) -> tuple[int, int, list[str]]:
+    ) -> AttendanceOutcome:
+        """Record who was present on one session day. Refs of other partners are as unknown as
+        refs that never existed: a partner learns nothing about another's trainees."""
         sessions = [date.fromisoformat(d) for d in course["sessions"]]
         wanted = list(dict.fromkeys(refs))
+        step = Step(f"attendance on {day.isoformat()}")
 
-        async def work(session: Session) -> tuple[int, int, list[str]]:
+        async def work(session: Session) -> AttendanceOutcome:
             found = await self.store.enrolments_by_ref(session, partner_id, course["_id"], wanted)
             by_ref = {doc["external_ref"]: doc for doc in found}
-            recorded = completed = 0
+            outcome = AttendanceOutcome(unknown=[ref for ref in wanted if ref not in by_ref])
             for ref in wanted:
                 enrolment = by_ref.get(ref)
-                if enrolment is None or enrolment["status"] == Status.WITHDRAWN.value:
+                if enrolment is None:
+                    continue
+                if enrolment["status"] == Status.WITHDRAWN.value:
+                    outcome.withdrawn.append(ref)
                     continue
                 if not await self.store.record_attendance(session, enrolment, day):
                     continue
-                recorded += 1
+                outcome.recorded += 1
                 attended = await self.store.attended(enrolment["_id"], session)
                 if enrolment["status"] == Status.ENROLLED.value and domain.meets_completion_rule(
                     attended, sessions, course["min_sessions"]
                 ):
-                    await self._complete(session, course, enrolment, attended)
-                    completed += 1
-            unknown = [ref for ref in wanted if ref not in by_ref]
-            return recorded, completed, unknown
+                    await self._complete(session, course, enrolment, attended, step)
+                    outcome.completed += 1
+            return outcome
 
         return await self.database.in_transaction(work)
 
@@ -203,27 +289,26 @@ class Registrar:
             course = await self.store.course(current["course_id"], session)
             assert course is not None
             attended = await self.store.attended(current["_id"], session)
-            await self._complete(session, course, current, attended)
+            await self._complete(session, course, current, attended, Step("completed explicitly"))
             return current
 
         return await self.database.in_transaction(work)
 
     async def _complete(
-        self, session: Session, course: Document, enrolment: Document, attended: list[date]
+        self,
+        session: Session,
+        course: Document,
+        enrolment: Document,
+        attended: list[date],
+        step: Step,
     ) -> None:
         completed_on = domain.completion_date(attended) if attended else now().date()
-        await self.store.move(session, enrolment, Status.COMPLETED)
         event = new_event(
             EnrolmentCompletedV1(
                 enrolment_id=enrolment["_id"],
                 partner_id=enrolment["partner_id"],
                 external_ref=enrolment["external_ref"],
-                holder=Holder(
-                    full_name=enrolment["full_name"],
-                    email=enrolment["email"],
-                    position=enrolment.get("position"),
-                    organisation=enrolment.get("organisation"),
-                ),
+                holder=holder_of(enrolment),
                 course=course_snapshot(course),
                 completed_on=completed_on,
                 attended_sessions=attended,
@@ -231,17 +316,84 @@ class Registrar:
             source=SOURCE,
             subject=enrolment["_id"],
         )
+        await self.store.move(
+            session,
+            enrolment,
+            Status.COMPLETED,
+            Step(step.cause, event_id=event.id, event_type=event.type),
+        )
         await outbox.add(session, self.database, topics.ENROLMENT_COMPLETED, event)
+
+    # withdrawal and corrections ----------------------------------------------------------
+    async def withdraw(self, enrolment_id: str, by: str) -> Document:
+        """Withdraw before completion; withdrawing twice is harmless."""
+
+        async def work(session: Session) -> Document:
+            current = await self.store.enrolment(enrolment_id, session)
+            assert current is not None
+            status = Status(current["status"])
+            problem = domain.withdrawal_problem(status)
+            if problem is not None:
+                raise Problem(409, problem)
+            if status is not Status.WITHDRAWN:
+                await self.store.move(
+                    session, current, Status.WITHDRAWN, Step(f"withdrawn by {by}")
+                )
+            return current
+
+        return await self.database.in_transaction(work)
+
+    async def correct(self, enrolment_id: str, patch: EnrolmentPatch) -> Document:
+        """Fix a misspelt name or a mistyped email. Once completed, the correction is announced
+        as `enrolment.corrected`, so the certificate can be issued again with the right name."""
+        requested = patch.model_dump(mode="json", include=patch.model_fields_set)
+
+        async def work(session: Session) -> Document:
+            current = await self.store.enrolment(enrolment_id, session)
+            assert current is not None
+            status = Status(current["status"])
+            if status is Status.WITHDRAWN:
+                raise Problem(409, "A withdrawn enrolment cannot be corrected.")
+            changes = domain.changed_fields(current, requested)
+            if not changes:
+                return current
+            at = now()
+            correction: Document = {
+                "at": at,
+                "changes": {
+                    name: {"before": current.get(name), "after": value}
+                    for name, value in changes.items()
+                },
+            }
+            if domain.correction_needs_reissue(status):
+                merged = {**current, **changes}
+                event = new_event(
+                    EnrolmentCorrectedV1(
+                        enrolment_id=enrolment_id,
+                        partner_id=current["partner_id"],
+                        holder=holder_of(merged),
+                        corrected_fields=sorted(changes),
+                        corrected_at=at,
+                    ),
+                    source=SOURCE,
+                    subject=enrolment_id,
+                )
+                correction["event_id"] = event.id
+                await outbox.add(session, self.database, topics.ENROLMENT_CORRECTED, event)
+            await self.store.correct(session, current, changes, correction)
+            return current
+
+        return await self.database.in_transaction(work)
 
     # what the other services report ----------------------------------------------------
     async def follow(
-        self, session: Session, enrolment_id: str, status: Status, **fields: Any
+        self, session: Session, enrolment_id: str, status: Status, step: Step, **fields: Any
     ) -> None:
         enrolment = await self.store.enrolment(enrolment_id, session)
         if enrolment is None:
             return
         if domain.can_move(Status(enrolment["status"]), status):
-            await self.store.move(session, enrolment, status, **fields)
+            await self.store.move(session, enrolment, status, step, **fields)
         elif fields:
             await self.store.enrolments.update_one(
                 {"_id": enrolment_id}, {"$set": fields}, session=session
@@ -253,6 +405,40 @@ class EnrolResult:
     accepted: int = 0
     duplicates: int = 0
     enrolments: list[Document] = field(default_factory=list)
+    keep_documents: bool = True  # a bulk upload counts; it does not keep 100,000 documents
+
+
+@dataclass
+class BulkOutcome:
+    rows: int = 0
+    rejected_total: int = 0
+    rejected: list[RowError] = field(default_factory=list)
+    enrolled: EnrolResult = field(default_factory=lambda: EnrolResult(keep_documents=False))
+
+    def reject(self, row: Row, errors: list[dict[str, str]]) -> None:
+        self.rejected_total += 1
+        if len(self.rejected) < MAX_REPORTED_ROWS:
+            ref = row.fields.get("external_ref")
+            self.rejected.append(
+                RowError(row=row.number, external_ref=str(ref) if ref else None, errors=errors)
+            )
+
+
+@dataclass
+class AttendanceOutcome:
+    recorded: int = 0
+    completed: int = 0
+    unknown: list[str] = field(default_factory=list)
+    withdrawn: list[str] = field(default_factory=list)
+
+
+def holder_of(enrolment: Document) -> Holder:
+    return Holder(
+        full_name=enrolment["full_name"],
+        email=enrolment["email"],
+        position=enrolment.get("position"),
+        organisation=enrolment.get("organisation"),
+    )
 
 
 def course_snapshot(course: Document) -> CourseSnapshot:

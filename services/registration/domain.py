@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import date
 from enum import StrEnum
+from typing import Any
 
 
 class Status(StrEnum):
@@ -56,3 +57,32 @@ def meets_completion_rule(
 def completion_date(attended: Iterable[date]) -> date:
     """The day the rule was met: the last session attended."""
     return max(attended)
+
+
+# Fields a partner may correct after enrolment: a misspelt name, a mistyped email.
+CORRECTABLE = ("full_name", "email", "position", "organisation")
+
+
+def changed_fields(current: Mapping[str, Any], requested: Mapping[str, Any]) -> dict[str, Any]:
+    """The requested corrections that actually change something."""
+    return {
+        name: value
+        for name, value in requested.items()
+        if name in CORRECTABLE and current.get(name) != value
+    }
+
+
+def correction_needs_reissue(status: Status) -> bool:
+    """Whether a correction must reach the certificate: once completed, the holder's details
+    are on (or on their way to) a certificate, which then has to be issued again."""
+    return status in (Status.COMPLETED, Status.CERTIFIED, Status.NOTIFIED)
+
+
+def withdrawal_problem(status: Status) -> str | None:
+    """Why an enrolment in `status` cannot be withdrawn, or None when it can."""
+    if status is Status.WITHDRAWN or can_move(status, Status.WITHDRAWN):
+        return None
+    return (
+        f"An enrolment that is {status.value} cannot be withdrawn: its completion is recorded "
+        "and a certificate is issued or on its way (the admin can revoke a certificate)."
+    )

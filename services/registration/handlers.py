@@ -3,10 +3,13 @@ services report them."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from faststream.kafka import KafkaBroker
 
 from services.registration.commands import Registrar
 from services.registration.domain import Status
+from services.registration.store import Step
 from shared import topics
 from shared.consuming import process_once
 from shared.events import CertificateIssuedV1, CertificateRevokedV1, Envelope, NotificationSentV1
@@ -15,6 +18,10 @@ from shared.mongo import Session
 from shared.settings import ServiceSettings
 
 CONSUMER = "registration"
+
+
+def caused_by(event: Envelope[Any], cause: str) -> Step:
+    return Step(cause, event_id=event.id, event_type=event.type)
 
 
 def register(broker: KafkaBroker, registrar: Registrar, settings: ServiceSettings) -> None:
@@ -32,6 +39,7 @@ def register(broker: KafkaBroker, registrar: Registrar, settings: ServiceSetting
                 session,
                 data.enrolment_id,
                 Status.CERTIFIED,
+                caused_by(event, f"certificate {data.certificate_number} issued"),
                 certificate_number=data.certificate_number,
             )
 
@@ -42,7 +50,12 @@ def register(broker: KafkaBroker, registrar: Registrar, settings: ServiceSetting
     )
     async def on_notification_sent(event: Envelope[NotificationSentV1]) -> None:
         async def work(session: Session) -> None:
-            await registrar.follow(session, event.data.enrolment_id, Status.NOTIFIED)
+            await registrar.follow(
+                session,
+                event.data.enrolment_id,
+                Status.NOTIFIED,
+                caused_by(event, f"certificate emailed to {event.data.to}"),
+            )
 
         await process_once(database, CONSUMER, event.id, work)
 
@@ -52,6 +65,11 @@ def register(broker: KafkaBroker, registrar: Registrar, settings: ServiceSetting
     )
     async def on_certificate_revoked(event: Envelope[CertificateRevokedV1]) -> None:
         async def work(session: Session) -> None:
-            await registrar.follow(session, event.data.enrolment_id, Status.REVOKED)
+            await registrar.follow(
+                session,
+                event.data.enrolment_id,
+                Status.REVOKED,
+                caused_by(event, f"certificate revoked: {event.data.reason}"),
+            )
 
         await process_once(database, CONSUMER, event.id, work)

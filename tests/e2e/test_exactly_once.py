@@ -36,7 +36,7 @@ async def test_recording_the_same_attendance_twice_issues_no_second_certificate(
     enrolment_id, number = await complete_both_days(training, "twice", "Мария Иванова")
 
     again = await partner.attend(course_id, "2002-09-11", ["twice"])
-    assert again == {"recorded": 0, "completed": 0, "unknown": []}
+    assert again == {"recorded": 0, "completed": 0, "unknown": [], "withdrawn": []}
     again = await partner.attend(course_id, "2002-09-10", ["twice"])
     assert again["completed"] == 0
 

@@ -1,0 +1,1 @@
+"""Benchmarks: `make bench`. Figures are ratios against a raw baseline measured in the same run."""

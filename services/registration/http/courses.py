@@ -1,0 +1,55 @@
+"""Courses: the admin creates them; a partner reads the ones it is allowed on."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from services.registration.http.deps import (
+    Admin,
+    Caller,
+    Cursor,
+    PageSize,
+    Reg,
+    Store,
+    next_cursor,
+    visible_course,
+)
+from services.registration.schemas import CourseIn, CourseOut, CoursePage
+from shared.mongo import Document
+from shared.problems import Problem
+
+router = APIRouter(prefix="/v1/courses", tags=["courses"])
+
+
+def course_out(doc: Document) -> CourseOut:
+    return CourseOut.model_validate({**doc, "id": doc["_id"]})
+
+
+@router.post("", status_code=201, response_model=CourseOut)
+async def create_course(body: CourseIn, _: Admin, reg: Reg, store: Store) -> CourseOut:
+    if errors := body.party_errors():
+        raise Problem(422, "A course needs one issuer and one funder.", errors=errors)
+    missing = sorted(set(body.partner_ids) - await store.existing_partner_ids(body.partner_ids))
+    if missing:
+        raise Problem(
+            422,
+            f"Unknown partner ids: {', '.join(missing)}.",
+            errors=[{"field": "partner_ids", "message": f"unknown partner {m}"} for m in missing],
+        )
+    return course_out(await reg.create_course(body))
+
+
+@router.get("", response_model=CoursePage, summary="Courses you may use (all, for the admin)")
+async def list_courses(
+    caller: Caller, store: Store, cursor: Cursor = None, limit: PageSize = 100
+) -> CoursePage:
+    partner_id = None if caller.is_admin else caller.partner_id
+    docs = await store.courses_page(partner_id, cursor, limit + 1)
+    return CoursePage(
+        items=[course_out(d) for d in docs[:limit]], next_cursor=next_cursor(docs, limit)
+    )
+
+
+@router.get("/{course_id}", response_model=CourseOut)
+async def get_course(course_id: str, caller: Caller, store: Store) -> CourseOut:
+    return course_out(await visible_course(course_id, caller, store))
