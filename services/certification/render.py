@@ -132,6 +132,8 @@ class CertificateRenderer:
             "dates": session_dates(course.sessions, language),
             "location": course.location,
             "programme": course.funder.programme,
+            "grant_id": course.funder.grant_id,
+            "acknowledgement": course.funder.acknowledgement,
             "issuer": {"name": course.issuer.name, "logo_svg": course.issuer.logo_svg},
             "funder": {"name": course.funder.name, "logo_svg": course.funder.logo_svg},
             "signatories": [{"name": s.name, "role": s.role} for s in course.signatories],

@@ -158,7 +158,16 @@ def _check_size(text: str) -> None:
         )
 
 
+# Illustrator and Inkscape write `<!DOCTYPE svg PUBLIC "…" "…svg11.dtd">` into exported logos.
+# A DOCTYPE with no internal subset (no `[…]`) declares nothing and loads nothing here, so it is
+# dropped; one with an internal subset (entities) is still refused.
+_PLAIN_DOCTYPE = re.compile(
+    r"<!DOCTYPE\s+svg(\s+(PUBLIC|SYSTEM)(\s+(\"[^\"]*\"|'[^']*'))+)?\s*>", re.I
+)
+
+
 def _parse(text: str) -> Element:
+    text = _PLAIN_DOCTYPE.sub("", text, count=1)
     try:
         return fromstring(text, forbid_dtd=True, forbid_entities=True, forbid_external=True)
     except DefusedXmlException:

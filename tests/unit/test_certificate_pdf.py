@@ -98,3 +98,16 @@ def test_two_day_course_dates_read_as_a_range() -> None:
         "30 сентября 2002 г. – 1 октября 2002 г."
     )
     assert session_dates(days[:1], "pl") == "10 września 2002"
+
+
+def test_the_funders_acknowledgement_and_grant_are_printed_verbatim(
+    renderer: CertificateRenderer,
+) -> None:
+    wording = "Made possible by the support of the American people through USAID (#1 [x])."
+    funder = course().funder.model_copy(
+        update={"acknowledgement": wording, "grant_id": "AID-183-A-00-00001"}
+    )
+    pdf = renderer.render(content(course=course().model_copy(update={"funder": funder})))
+    text = " ".join(text_of(pdf).split())
+    assert wording in text
+    assert "AID-183-A-00-00001" in text
