@@ -56,17 +56,29 @@ class Database:
         self.db: AsyncDatabase[Document] = client[name]
         self._lock: asyncio.Lock | None = asyncio.Lock() if serialise else None
         self._after_commit: list[Callable[[], None]] = []
+        self._to_announce: set[int] = set()
 
     def after_commit(self, callback: Callable[[], None]) -> None:
-        """Call `callback` after every committed transaction (e.g. to wake the outbox relay)."""
+        """Call `callback` after each committed transaction that asked for it with
+        `announce_on_commit` (e.g. to wake the outbox relay when there is something to send)."""
         self._after_commit.append(callback)
+
+    def announce_on_commit(self, session: Session) -> None:
+        # Only transactions that wrote something worth announcing: were every commit to wake
+        # the relay, the relay's own reads would wake it again, and it would never sleep.
+        self._to_announce.add(id(session))
 
     async def in_transaction(self, work: Callable[[Session], Awaitable[T]]) -> T:
         guard = self._lock if self._lock is not None else contextlib.nullcontext()
         async with guard, self.client.start_session() as session:
-            result: T = await session.with_transaction(work)
-        for callback in self._after_commit:
-            callback()
+            try:
+                result: T = await session.with_transaction(work)
+                announce = id(session) in self._to_announce
+            finally:
+                self._to_announce.discard(id(session))
+        if announce:
+            for callback in self._after_commit:
+                callback()
         return result
 
     async def ensure_collections(self, *names: str) -> None:

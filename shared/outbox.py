@@ -56,6 +56,7 @@ async def add(session: Session, database: Database, topic: str, event: Envelope[
         },
         session=session,
     )
+    database.announce_on_commit(session)
 
 
 async def requeue_published(database: Database, topics: set[str]) -> int:
@@ -70,6 +71,7 @@ async def requeue_published(database: Database, topics: set[str]) -> int:
                 {"$set": {"published": False}},
                 session=session,
             )
+            database.announce_on_commit(session)
             return int(result.modified_count)
 
         requeued += await database.in_transaction(requeue)

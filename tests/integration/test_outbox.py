@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import uuid
 
@@ -127,3 +128,34 @@ async def test_events_not_acknowledged_by_the_broker_stay_pending_and_go_out_lat
 async def _n(records_coro: object, n: int) -> list[object] | None:
     records = await records_coro  # type: ignore[misc]
     return records if len(records) >= n else None
+
+
+class CountingRelay(outbox.OutboxRelay):
+    reads = 0
+
+    async def _pending(self) -> list[dict[str, object]]:
+        self.reads += 1
+        return await super()._pending()
+
+
+async def test_an_idle_relay_sleeps_and_a_committed_event_wakes_it_at_once(
+    database: Database, stack: Stack, topic: str
+) -> None:
+    await outbox.ensure_indexes(database)
+    publisher = KafkaPublisher(stack.kafka)
+    await publisher.producer.start()
+    # A poll interval far longer than the test: only a wake-up can publish in time.
+    relay = CountingRelay(database, publisher, poll_seconds=600)
+    relay.start()
+    try:
+        await asyncio.sleep(1.0)
+        assert relay.reads <= 2, f"an idle relay read the outbox {relay.reads} times in 1 s"
+
+        async def write(session: Session) -> None:
+            await outbox.add(session, database, topic, sent("wake", 1))  # type: ignore[arg-type]
+
+        await database.in_transaction(write)
+        await eventually(lambda: publisher.published == 1, timeout=30, what="the woken relay")
+    finally:
+        await relay.stop()
+        await publisher.producer.stop()
