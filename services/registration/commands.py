@@ -11,7 +11,7 @@ from datetime import date
 from typing import Any
 
 from pydantic import ValidationError
-from pymongo.errors import DuplicateKeyError
+from pymongo.errors import BulkWriteError, DuplicateKeyError
 
 from services.registration import domain
 from services.registration.domain import Status
@@ -175,14 +175,12 @@ class Registrar:
     ) -> None:
         keep = result.keep_documents
 
-        async def work(session: Session) -> tuple[list[Document], int, int]:
-            refs = [row.external_ref for row in rows]
-            existing = {
-                doc["external_ref"]: doc
-                for doc in await self.store.enrolments_by_ref(
-                    session, partner_id, course["_id"], refs
-                )
-            }
+        async def work(session: Session, look_up: bool) -> tuple[list[Document], int, int]:
+            existing: dict[str, Document] = {}
+            if look_up:
+                refs = [row.external_ref for row in rows]
+                found = await self.store.enrolments_by_ref(session, partner_id, course["_id"], refs)
+                existing = {doc["external_ref"]: doc for doc in found}
             fresh: dict[str, Document] = {}
             out: list[Document] = []
             for row in rows:
@@ -195,10 +193,22 @@ class Registrar:
             return out, len(fresh), len(rows) - len(fresh)
 
         try:
-            docs, accepted, duplicates = await self.database.in_transaction(work)
-        except DuplicateKeyError:
-            # A concurrent request enrolled some of these refs first: the retry sees them.
-            docs, accepted, duplicates = await self.database.in_transaction(work)
+            # Most rows are new trainees, so first insert without looking anyone up (a `$in`
+            # over refs is a collection scan on the embedded server): the unique index on
+            # (partner, course, external_ref) refuses the batch if anyone was already enrolled.
+            docs, accepted, duplicates = await self.database.in_transaction(
+                lambda session: work(session, look_up=False)
+            )
+        except (BulkWriteError, DuplicateKeyError):
+            try:
+                docs, accepted, duplicates = await self.database.in_transaction(
+                    lambda session: work(session, look_up=True)
+                )
+            except (BulkWriteError, DuplicateKeyError):
+                # A concurrent request enrolled some of these refs between look-up and insert.
+                docs, accepted, duplicates = await self.database.in_transaction(
+                    lambda session: work(session, look_up=True)
+                )
         if keep:
             result.enrolments.extend(docs)
         result.accepted += accepted

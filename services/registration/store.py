@@ -88,6 +88,8 @@ class RegistrationStore:
         )
         # Never an index that names _id: the embedded server then rejects every insert.
         await self.enrolments.create_index("course_id")
+        # The embedded server uses single-field indexes only: this one serves look-ups by ref.
+        await self.enrolments.create_index("external_ref")
         await self.enrolments.create_index([("course_id", ASCENDING), ("email_key", ASCENDING)])
         await self.keys.create_index("partner_id")
         await self.attendance.create_index("enrolment_id")
