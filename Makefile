@@ -4,7 +4,7 @@ PYTHON ?= python3
 UV := $(PYTHON) -m uv
 VENV_STAMP := .venv/.installed
 
-.PHONY: install run test lint typecheck unit integration e2e clean
+.PHONY: install run test lint typecheck unit integration e2e clean bench
 
 # uv itself comes from PyPI through pip; everything else from the committed uv.lock.
 $(VENV_STAMP): pyproject.toml uv.lock
@@ -32,3 +32,6 @@ unit: install
 
 clean:
 	rm -rf .venv .mypy_cache .ruff_cache .pytest_cache
+
+bench: install
+	$(UV) run --frozen python -m bench $(BENCH_ARGS)

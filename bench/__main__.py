@@ -1,0 +1,231 @@
+"""`make bench`: how fast the registration service enrols, as ratios against raw baselines
+measured in the same run on the same machine (absolute figures on a noisy 2-core box mean
+little; a ratio to what the same box does without the service means more).
+
+Starts its own stack on free ports, so it runs next to `make run` and never touches `.data/`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import dataclasses
+import importlib.metadata
+import importlib.util
+import json
+import os
+import platform
+import signal
+import subprocess
+import sys
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+from types import FrameType
+
+from bench import scenarios
+from bench.figures import RunFigures
+from bench.report import progress, table
+from bench.stack import SERVICES, Stack, running_stack
+from bench.tenant import create_tenant
+
+RESULTS = Path(__file__).parent / "results"
+DEFAULT_SIZES = (1_000, 10_000, 100_000)
+QUICK_SIZES = (100, 1_000)
+
+
+def sizes(text: str) -> list[int]:
+    try:
+        values = [int(part.replace("_", "")) for part in text.split(",") if part.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a comma-separated list of numbers: {text}") from None
+    if not values or any(v < 1 for v in values):
+        raise argparse.ArgumentTypeError("sizes must be positive numbers of rows")
+    return values
+
+
+def positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1: {text}")
+    return value
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="a smoke run: 200 single requests, bulk sizes 100 and 1,000 (unless --sizes)",
+    )
+    parser.add_argument(
+        "--sizes",
+        type=sizes,
+        help="bulk upload sizes in rows, comma-separated (default 1000,10000,100000)",
+    )
+    parser.add_argument("--requests", type=positive, help="single enrolments per target (2000)")
+    parser.add_argument("--concurrency", type=positive, default=16, help="concurrent workers (16)")
+    parser.add_argument(
+        "--rounds",
+        type=positive,
+        default=2,
+        help="single enrolments alternate baseline and service in this many rounds (2)",
+    )
+    parser.add_argument("--only", choices=("single", "bulk"), help="run one measurement")
+    parser.add_argument(
+        "--all-services",
+        action="store_true",
+        help="also start certification and notification (idle, they only add noise)",
+    )
+    parser.add_argument(
+        "--keep", action="store_true", help="keep the stack's temporary directory (logs, data)"
+    )
+    parser.add_argument(
+        "--results-dir", type=Path, default=RESULTS, help=f"where the JSON goes ({RESULTS})"
+    )
+    args = parser.parse_args(argv)
+    if args.sizes is None:
+        args.sizes = list(QUICK_SIZES if args.quick else DEFAULT_SIZES)
+    if args.requests is None:
+        args.requests = 200 if args.quick else 2000
+    return args
+
+
+def git_commit() -> str | None:
+    try:
+        found = subprocess.run(
+            ["git", "describe", "--always", "--dirty"],
+            capture_output=True,
+            text=True,
+            check=True,
+            cwd=Path(__file__).parent,
+        )
+    except (OSError, subprocess.CalledProcessError):
+        return None
+    return found.stdout.strip() or None
+
+
+def machine() -> dict[str, str | int | None]:
+    return {
+        "cpus": os.cpu_count(),
+        "python": platform.python_version(),
+        "platform": platform.platform(terse=True),
+        "nx-27017": importlib.metadata.version("nx-27017"),
+        "commit": git_commit(),
+    }
+
+
+def notes() -> list[str]:
+    found = [
+        f"the bench client, the service and nx-27017 share this machine's {os.cpu_count()} "
+        "CPUs: the CPU lines show where the time went.",
+    ]
+    missing = [m for m in ("uvloop", "httptools") if importlib.util.find_spec(m) is None]
+    if missing:
+        found.append(
+            f"{' and '.join(missing)} not installed: uvicorn runs the pure-Python defaults "
+            "(asyncio loop, h11 parser) for the services and the baseline alike."
+        )
+    return found
+
+
+async def measure(stack: Stack, args: argparse.Namespace, run: RunFigures) -> None:
+    tag = uuid.uuid4().hex[:6]
+    progress("measuring the idle stack's CPU use…")
+    run.idle_cores = await scenarios.idle_cores(stack)
+    progress("creating a partner and a course through the API…")
+    tenant = await create_tenant(stack.urls["registration"], stack.admin_key, tag)
+    if args.only in (None, "single"):
+        run.single = await scenarios.single_enrolments(
+            stack,
+            tenant,
+            tag,
+            total=args.requests,
+            concurrency=args.concurrency,
+            rounds=args.rounds,
+            progress=progress,
+        )
+    if args.only in (None, "bulk"):
+        workdir = stack.root / "csv"
+        workdir.mkdir(exist_ok=True)
+        for size in args.sizes:
+            run.bulk.append(
+                await scenarios.bulk_upload(stack, tenant, tag, size, workdir, progress=progress)
+            )
+
+
+def save(run: RunFigures, directory: Path, stamp: str) -> Path:
+    directory.mkdir(parents=True, exist_ok=True)
+    path = directory / f"registration-{stamp}.json"
+    # Written aside, then renamed: an interrupted write never leaves half a result behind.
+    partial = path.with_suffix(".json.tmp")
+    partial.write_text(
+        json.dumps(dataclasses.asdict(run), indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
+    )
+    partial.replace(path)
+    return path
+
+
+_signalled: list[int] = []
+
+
+def _interrupt(signum: int, _: FrameType | None) -> None:
+    # A terminal's Ctrl-C reaches the children too, and uv forwards it again: once stopping,
+    # further signals must not interrupt the stopping.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    _signalled.append(signum)
+    raise KeyboardInterrupt
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    started = datetime.now(UTC)
+    run = RunFigures(
+        started_at=started.isoformat(timespec="seconds"),
+        command=["python", "-m", "bench", *(sys.argv[1:] if argv is None else argv)],
+        machine=machine(),
+        settings={
+            "requests": args.requests,
+            "concurrency": args.concurrency,
+            "rounds": args.rounds,
+            "sizes": args.sizes,
+            "only": args.only,
+            "all_services": args.all_services,
+        },
+        notes=notes(),
+    )
+    # Ctrl-C and SIGTERM (`make`, `uv`) unwind alike, stopping the children on the way out.
+    signal.signal(signal.SIGINT, _interrupt)
+    signal.signal(signal.SIGTERM, _interrupt)
+    services = SERVICES if args.all_services else ("registration",)
+    try:
+        with running_stack(
+            progress, services=services, keep=args.keep, interrupted=lambda: bool(_signalled)
+        ) as stack:
+            asyncio.run(measure(stack, args, run))
+    except BaseException as error:
+        # The children get a terminal's Ctrl-C as well and may die first: whatever failed
+        # after a signal failed because of it.
+        if _signalled or isinstance(error, KeyboardInterrupt):
+            print("\nInterrupted: the stack was stopped, nothing was saved.", file=sys.stderr)
+            return 130
+        if isinstance(error, RuntimeError):
+            # A service that did not start, or answered setup with an error: its log says why.
+            print(f"\nThe benchmark could not run: {error}", file=sys.stderr)
+            return 1
+        raise
+    path = save(run, args.results_dir, started.strftime("%Y%m%d-%H%M%S"))
+    sys.stdout.write(table(run))
+    print(f"\nSaved {path}", file=sys.stderr)
+    failed = (run.single is not None and run.single.service.failed > 0) or any(
+        not b.complete for b in run.bulk
+    )
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
