@@ -100,7 +100,12 @@ class IdempotencyKeys:
                 body_hash.update(message.get("body", b""))
             return message
 
+        held: list[Message] = []
+
         async def capturing_send(message: Message) -> None:
+            # Held back until the answer is stored: a client that retries the moment it reads
+            # the answer must find it stored, not still "running".
+            held.append(message)
             if message["type"] == "http.response.start":
                 answer["status"] = message["status"]
                 answer["headers"] = [
@@ -110,7 +115,6 @@ class IdempotencyKeys:
                 ]
             elif message["type"] == "http.response.body":
                 answer["body"] += message.get("body", b"")
-            await send(message)
 
         try:
             await self.app(scope, hashing_receive, capturing_send)
@@ -119,13 +123,18 @@ class IdempotencyKeys:
             raise
         if answer["status"] >= 500 or answer["status"] in _NOT_STORED:
             await self.records.delete_one({"_id": record_id})
-            return
+        else:
+            await self._store(record_id, body_hash.hexdigest(), answer)
+        for message in held:
+            await send(message)
+
+    async def _store(self, record_id: str, fingerprint: str, answer: dict[str, Any]) -> None:
         await self.records.replace_one(
             {"_id": record_id},
             {
                 "_id": record_id,
                 "state": "done",
-                "fingerprint": body_hash.hexdigest(),
+                "fingerprint": fingerprint,
                 "status": answer["status"],
                 "headers": answer["headers"],
                 # Text, not bytes: the embedded server cannot replace a document holding bytes.
