@@ -8,6 +8,7 @@ import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import date
+from functools import partial
 from typing import Any
 
 from pydantic import ValidationError
@@ -28,7 +29,7 @@ from services.registration.schemas import (
 from services.registration.store import RegistrationStore, Step, email_key, now
 from services.registration.uploads import Row
 from shared import outbox, topics
-from shared.auth import new_partner_key
+from shared.auth import NewKey, new_partner_key
 from shared.events import (
     CourseSnapshot,
     EnrolmentCompletedV1,
@@ -63,22 +64,22 @@ class Registrar:
             "created_at": now(),
         }
 
-        async def work(session: Session) -> str:
+        async def work(session: Session) -> NewKey:
             await self.store.insert_partner(session, partner)
             return await self._issue_key(session, partner["_id"])
 
-        api_key = await self.database.in_transaction(work)
-        return partner, api_key, api_key.split("_")[1]
+        key = await self.database.in_transaction(work)
+        return partner, key.secret_key, key.key_id
 
     async def issue_key(self, partner_id: str) -> tuple[str, str]:
         """A further key for a partner (rotation: the old key works until it is revoked, so a
         partner can switch its systems over without downtime). Returns (key_id, api_key)."""
-        api_key = await self.database.in_transaction(
+        key = await self.database.in_transaction(
             lambda session: self._issue_key(session, partner_id)
         )
-        return api_key.split("_")[1], api_key
+        return key.key_id, key.secret_key
 
-    async def _issue_key(self, session: Session, partner_id: str) -> str:
+    async def _issue_key(self, session: Session, partner_id: str) -> NewKey:
         key = new_partner_key()
         await self.store.insert_key(
             session,
@@ -96,7 +97,7 @@ class Registrar:
             subject=partner_id,
         )
         await outbox.add(session, self.database, topics.PARTNER_KEYS, announce)
-        return key.secret_key
+        return key
 
     async def revoke_key(self, partner_id: str, key_id: str) -> None:
         """Revoke a key at once here and, through `partner.keys`, in the other services.
@@ -192,23 +193,20 @@ class Registrar:
             await self.store.insert_enrolments(session, list(fresh.values()))
             return out, len(fresh), len(rows) - len(fresh)
 
-        try:
-            # Most rows are new trainees, so first insert without looking anyone up (a `$in`
-            # over refs is a collection scan on the embedded server): the unique index on
-            # (partner, course, external_ref) refuses the batch if anyone was already enrolled.
-            docs, accepted, duplicates = await self.database.in_transaction(
-                lambda session: work(session, look_up=False)
-            )
-        except (BulkWriteError, DuplicateKeyError):
+        # Most rows are new trainees, so the first attempt inserts without looking anyone up (a
+        # `$in` over refs is a collection scan on the embedded server): the unique index on
+        # (partner, course, external_ref) refuses the batch if anyone was already enrolled. The
+        # last attempt covers a concurrent request enrolling some refs between look-up and insert.
+        attempts = (False, True, True)
+        for attempt, look_up in enumerate(attempts, start=1):
             try:
                 docs, accepted, duplicates = await self.database.in_transaction(
-                    lambda session: work(session, look_up=True)
+                    partial(work, look_up=look_up)
                 )
+                break
             except (BulkWriteError, DuplicateKeyError):
-                # A concurrent request enrolled some of these refs between look-up and insert.
-                docs, accepted, duplicates = await self.database.in_transaction(
-                    lambda session: work(session, look_up=True)
-                )
+                if attempt == len(attempts):
+                    raise
         if keep:
             result.enrolments.extend(docs)
         result.accepted += accepted

@@ -232,10 +232,11 @@ class RegistrationStore:
             query["email_key"] = email_key(filters.email)
         return await page_of(self.enrolments, query, cursor, limit)
 
-    async def for_report(self, course_id: str) -> list[Document]:
-        found = self.enrolments.find(
-            {"course_id": course_id}, {"partner_id": 1, "status": 1, "history": 1}
-        )
+    async def for_report(self, course_id: str, partner_id: str | None = None) -> list[Document]:
+        query: Document = {"course_id": course_id}
+        if partner_id is not None:
+            query["partner_id"] = partner_id
+        found = self.enrolments.find(query, {"partner_id": 1, "status": 1, "history": 1})
         return [doc async for doc in found]
 
     # attendance ------------------------------------------------------------------------

@@ -55,9 +55,7 @@ async def course_report(
     course_id: str, request: Request, caller: Caller, store: Store, format: Format = None
 ) -> CourseReport | Response:
     course = await visible_course(course_id, caller, store)
-    enrolments = await store.for_report(course_id)
-    if not caller.is_admin:
-        enrolments = [e for e in enrolments if e["partner_id"] == caller.partner_id]
+    enrolments = await store.for_report(course_id, None if caller.is_admin else caller.partner_id)
     total = reports.Funnel()
     by_partner: dict[str, reports.Funnel] = defaultdict(reports.Funnel)
     for enrolment in enrolments:
