@@ -19,7 +19,7 @@ from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import DuplicateKeyError
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from shared.mongo import Document
+from shared.mongo import Database, Document
 from shared.problems import problem_response
 
 HEADER = b"idempotency-key"
@@ -36,8 +36,11 @@ async def ensure_indexes(records: AsyncCollection[Document]) -> None:
 
 
 class IdempotencyKeys:
-    def __init__(self, app: ASGIApp, records: AsyncCollection[Document]) -> None:
+    def __init__(
+        self, app: ASGIApp, database: Database, records: AsyncCollection[Document]
+    ) -> None:
         self.app = app
+        self.database = database
         self.records = records
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -79,10 +82,11 @@ class IdempotencyKeys:
             return
         reservation = {"_id": record_id, "state": "running", "created_at": now}
         try:
-            if record is None:
-                await self.records.insert_one(reservation)
-            else:
-                await self.records.replace_one({"_id": record_id}, reservation)
+            async with self.database.alone():
+                if record is None:
+                    await self.records.insert_one(reservation)
+                else:
+                    await self.records.replace_one({"_id": record_id}, reservation)
         except DuplicateKeyError:
             await self._in_progress(scope, receive, send)
             return
@@ -119,29 +123,32 @@ class IdempotencyKeys:
         try:
             await self.app(scope, hashing_receive, capturing_send)
         except BaseException:
-            await self.records.delete_one({"_id": record_id})
+            await self._forget(record_id)
             raise
         if answer["status"] >= 500 or answer["status"] in _NOT_STORED:
-            await self.records.delete_one({"_id": record_id})
+            await self._forget(record_id)
         else:
             await self._store(record_id, body_hash.hexdigest(), answer)
         for message in held:
             await send(message)
 
+    async def _forget(self, record_id: str) -> None:
+        async with self.database.alone():
+            await self.records.delete_one({"_id": record_id})
+
     async def _store(self, record_id: str, fingerprint: str, answer: dict[str, Any]) -> None:
-        await self.records.replace_one(
-            {"_id": record_id},
-            {
-                "_id": record_id,
-                "state": "done",
-                "fingerprint": fingerprint,
-                "status": answer["status"],
-                "headers": answer["headers"],
-                # Text, not bytes: the embedded server cannot replace a document holding bytes.
-                "body": base64.b64encode(answer["body"]).decode("ascii"),
-                "created_at": datetime.now(UTC),
-            },
-        )
+        record = {
+            "_id": record_id,
+            "state": "done",
+            "fingerprint": fingerprint,
+            "status": answer["status"],
+            "headers": answer["headers"],
+            # Text, not bytes: the embedded server cannot replace a document holding bytes.
+            "body": base64.b64encode(answer["body"]).decode("ascii"),
+            "created_at": datetime.now(UTC),
+        }
+        async with self.database.alone():
+            await self.records.replace_one({"_id": record_id}, record)
 
     @staticmethod
     async def _in_progress(scope: Scope, receive: Receive, send: Send) -> None:

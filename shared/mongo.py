@@ -4,14 +4,16 @@ Every write that must be atomic with an event goes through `Database.in_transact
 retries transient transaction errors (as real MongoDB asks) and, when
 `mongo_serialise_transactions` is set, runs one transaction at a time in this process: the
 embedded MongoDB-wire server keeps one SQLite connection per database, and two transactions
-interleaved on it would commit or roll back each other's writes.
+interleaved on it would commit or roll back each other's writes. For the same reason a plain
+write made while a transaction is open joins that transaction (and is lost if it rolls back):
+such writes go through `Database.alone`.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any, TypeVar
 
 from pymongo import AsyncMongoClient
@@ -80,6 +82,16 @@ class Database:
             for callback in self._after_commit:
                 callback()
         return result
+
+    @contextlib.asynccontextmanager
+    async def alone(self) -> AsyncIterator[None]:
+        """Hold off this process's transactions while making a write outside one, so that
+        the write stands on its own (see the module's docstring)."""
+        if self._lock is None:
+            yield
+            return
+        async with self._lock:
+            yield
 
     async def ensure_collections(self, *names: str) -> None:
         """Create collections before any transaction writes to them: the embedded server

@@ -41,7 +41,9 @@ def create_app(settings: RegistrationSettings | None = None) -> FastAPI:
         routers=routers,
         keys=store,
     )
-    app.add_middleware(idempotency.IdempotencyKeys, records=store.idempotency_records)
+    app.add_middleware(
+        idempotency.IdempotencyKeys, database=core.database, records=store.idempotency_records
+    )
     app.state.store = store
     app.state.registrar = registrar
     return app
