@@ -92,12 +92,12 @@ PAGE_TEXT = {
 }
 
 
-def issuer_of(request: Request) -> Issuer:
+async def issuer_of(request: Request) -> Issuer:
     value: Issuer = request.app.state.issuer
     return value
 
 
-def store_of(request: Request) -> CertificationStore:
+async def store_of(request: Request) -> CertificationStore:
     value: CertificationStore = request.app.state.store
     return value
 

@@ -25,7 +25,7 @@ class DeliveryOut(BaseModel):
     last_error: str | None = None
 
 
-def store_of(request: Request) -> NotificationStore:
+async def store_of(request: Request) -> NotificationStore:
     value: NotificationStore = request.app.state.store
     return value
 

@@ -3,6 +3,7 @@ attendance. Dates are stored as ISO strings (`YYYY-MM-DD`); BSON has no date-onl
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
@@ -56,9 +57,14 @@ async def page_of(
     return [doc async for doc in found]
 
 
+# Courses read per request (every enrolment checks its course) and never changed once created.
+COURSES_CACHED = 1024
+
+
 class RegistrationStore:
     def __init__(self, database: Database) -> None:
         self.database = database
+        self._courses: OrderedDict[str, Document] = OrderedDict()
         db = database.db
         self.partners = db["partners"]
         self.keys = db["partner_keys"]
@@ -149,8 +155,18 @@ class RegistrationStore:
     async def insert_course(self, session: Session, course: Document) -> None:
         await self.courses.insert_one(course, session=session)
 
-    async def course(self, course_id: str, session: Session | None = None) -> Document | None:
-        return await self.courses.find_one({"_id": course_id}, session=session)
+    async def course(self, course_id: str) -> Document | None:
+        """The course, from memory when read before: a course is never changed once created,
+        so a remembered one is never stale. Callers must not change the document."""
+        if (cached := self._courses.get(course_id)) is not None:
+            self._courses.move_to_end(course_id)
+            return cached
+        course = await self.courses.find_one({"_id": course_id})
+        if course is not None:
+            self._courses[course_id] = course
+            if len(self._courses) > COURSES_CACHED:
+                self._courses.popitem(last=False)
+        return course
 
     async def courses_page(
         self, partner_id: str | None, cursor: str | None, limit: int
@@ -177,6 +193,18 @@ class RegistrationStore:
             session=session,
         )
         return [doc async for doc in cursor]
+
+    async def enrolment_by_ref(
+        self, partner_id: str, course_id: str, external_ref: str
+    ) -> Document | None:
+        return await self.enrolments.find_one(
+            {"partner_id": partner_id, "course_id": course_id, "external_ref": external_ref}
+        )
+
+    async def insert_enrolment(self, doc: Document) -> None:
+        """Insert one enrolment outside any transaction."""
+        async with self.database.alone():
+            await self.enrolments.insert_one(doc)
 
     async def insert_enrolments(self, session: Session, docs: list[Document]) -> None:
         if docs:

@@ -22,12 +22,14 @@ Cursor = Annotated[
 ]
 
 
-def registrar(request: Request) -> Registrar:
+# Async, though they only read app state: FastAPI runs a plain `def` dependency in a worker
+# thread, a hop that costs more than the lookup.
+async def registrar(request: Request) -> Registrar:
     value: Registrar = request.app.state.registrar
     return value
 
 
-def store(request: Request) -> RegistrationStore:
+async def store(request: Request) -> RegistrationStore:
     value: RegistrationStore = request.app.state.store
     return value
 
