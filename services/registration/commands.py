@@ -4,6 +4,7 @@ events it causes are written together (transactional outbox), so a 2xx means bot
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -245,21 +246,38 @@ class Registrar:
         at a time; a bad row is reported and never stops the others."""
         outcome = BulkOutcome()
         batch: list[EnrolmentIn] = []
-        async for row in rows:
-            outcome.rows += 1
-            try:
-                if row.problem is not None:
-                    raise ValueError(row.problem)
-                batch.append(EnrolmentIn.model_validate(row.fields))
-            except ValidationError as error:
-                outcome.reject(row, field_errors(list(error.errors())))
-            except ValueError as error:
-                outcome.reject(row, [{"field": "row", "message": str(error)}])
-            if len(batch) >= BULK_BATCH:
-                await self._enrol_batch(course, partner_id, batch, outcome.enrolled)
-                batch = []
-        if batch:
-            await self._enrol_batch(course, partner_id, batch, outcome.enrolled)
+        # One batch is written while the next is read and validated: the database works in
+        # another process, so the two overlap. Never more than one in flight: memory stays flat.
+        writing: asyncio.Task[None] | None = None
+
+        async def write(rows: list[EnrolmentIn]) -> None:
+            nonlocal writing
+            if writing is not None:
+                await writing
+            writing = asyncio.create_task(
+                self._enrol_batch(course, partner_id, rows, outcome.enrolled)
+            )
+
+        try:
+            async for row in rows:
+                outcome.rows += 1
+                try:
+                    if row.problem is not None:
+                        raise ValueError(row.problem)
+                    batch.append(EnrolmentIn.model_validate(row.fields))
+                except ValidationError as error:
+                    outcome.reject(row, field_errors(list(error.errors())))
+                except ValueError as error:
+                    outcome.reject(row, [{"field": "row", "message": str(error)}])
+                if len(batch) >= BULK_BATCH:
+                    await write(batch)
+                    batch = []
+            if batch:
+                await write(batch)
+        finally:
+            # Also when the upload turns out unreadable: what was read before stays enrolled.
+            if writing is not None:
+                await writing
         return outcome
 
     # attendance and completion ---------------------------------------------------------

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import AsyncIterator
 from typing import Any
@@ -141,3 +142,25 @@ async def test_a_large_json_upload_streams_in_batches_and_keeps_every_good_row(
 async def test_an_unsupported_media_type_is_a_415(training: Training) -> None:
     answer = await upload(training, b"<xml/>", "application/xml")
     assert answer.status_code == 415
+
+
+async def test_a_csv_that_turns_unreadable_halfway_keeps_the_batches_read_before_it(
+    training: Training,
+) -> None:
+    header = "external_ref,full_name,email\n"
+    good = "".join(f"h{i},Trainee {i},{training.address(f'h{i}')}\n" for i in range(1_100))
+
+    async def body() -> AsyncIterator[bytes]:
+        yield (header + good).encode()
+        await asyncio.sleep(0.3)  # so the service has read every good row before the bad one
+        yield "h-bad,Łukasz,x@y.z\n".encode("cp1250")
+
+    answer = await upload(training, body(), "text/csv")
+
+    assert answer.status_code == 400
+    assert "UTF-8" in answer.json()["detail"]
+    # Two whole batches of 500 were read before the unreadable line: they stay enrolled, and a
+    # corrected re-upload counts them as duplicates.
+    assert len(await all_enrolments(training)) == 1_000
+    again = (await upload(training, (header + good).encode(), "text/csv")).json()
+    assert (again["accepted"], again["duplicates"]) == (100, 1_000)
