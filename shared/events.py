@@ -92,6 +92,14 @@ class CertificateIssuedV1(Payload):
     pdf_base64: str = Field(
         description="The certificate PDF, base64: notification never has to call back for it."
     )
+    version: int = Field(
+        default=1, ge=1, description="1 for the first certificate of an enrolment, then 2, 3…"
+    )
+    replaces: str | None = Field(
+        default=None,
+        description="The number of the certificate this one supersedes (a reissue after the "
+        "holder's name or email was corrected); that one now verifies as superseded.",
+    )
 
     @classmethod
     def encode_pdf(cls, pdf: bytes) -> str:

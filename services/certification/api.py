@@ -14,6 +14,7 @@ from pydantic import BaseModel, Field, StringConstraints
 from services.certification import domain
 from services.certification.domain import CertificateStatus
 from services.certification.issuing import Issuer
+from services.certification.render import long_date
 from services.certification.store import CertificationStore
 from shared.auth import Principal, current_admin, current_principal
 from shared.mongo import Document
@@ -43,6 +44,10 @@ PAGE_TEXT = {
         "funder": "Финансиран от",
         "number": "Номер",
         "reason": "Причина",
+        "superseded": "Заменен",
+        "superseded_on": "Заменен на",
+        "superseded_by": "Заменен със сертификат",
+        "revoked_on": "Отменен на",
     },
     "ru": {
         "heading": "Проверка сертификата",
@@ -58,6 +63,10 @@ PAGE_TEXT = {
         "funder": "При поддержке",
         "number": "Номер",
         "reason": "Причина",
+        "superseded": "Заменён",
+        "superseded_on": "Заменён",
+        "superseded_by": "Заменён сертификатом",
+        "revoked_on": "Отозван",
     },
     "pl": {
         "heading": "Weryfikacja certyfikatu",
@@ -73,6 +82,10 @@ PAGE_TEXT = {
         "funder": "Finansowanie",
         "number": "Numer",
         "reason": "Powód",
+        "superseded": "Zastąpiony",
+        "superseded_on": "Data zastąpienia",
+        "superseded_by": "Zastąpiony certyfikatem",
+        "revoked_on": "Data unieważnienia",
     },
     "en": {
         "heading": "Certificate verification",
@@ -88,6 +101,10 @@ PAGE_TEXT = {
         "funder": "Funded by",
         "number": "Number",
         "reason": "Reason",
+        "superseded": "Superseded",
+        "superseded_on": "Superseded on",
+        "superseded_by": "Replaced by certificate",
+        "revoked_on": "Revoked on",
     },
 }
 
@@ -136,6 +153,10 @@ class CertificateOut(BaseModel):
     funder: PartyOut
     status: str
     verification_url: str
+    version: int = Field(description="1 for the first certificate of the enrolment, then 2, 3…")
+    replaces: str | None = Field(default=None, description="The version this one supersedes.")
+    superseded_by: str | None = Field(default=None, description="The version that replaced it.")
+    superseded_at: datetime | None = None
     revoked_reason: str | None = None
     revoked_at: datetime | None = None
 
@@ -144,7 +165,8 @@ class VerificationOut(BaseModel):
     """What anyone may learn from a verification code: no email, no other personal data."""
 
     valid: bool
-    status: str = Field(description="valid, revoked or expired")
+    status: str = Field(description="valid, revoked, superseded or expired")
+    language: str = Field(description="The certificate's language (bg, ru, pl or en).")
     number: str
     holder: str
     course: str
@@ -154,6 +176,13 @@ class VerificationOut(BaseModel):
     funder: str
     revoked_at: datetime | None = None
     revoked_reason: str | None = None
+    superseded_at: datetime | None = None
+    superseded_by: str | None = Field(
+        default=None, description="The number of the certificate that replaced this one."
+    )
+    superseded_by_url: str | None = Field(
+        default=None, description="Where the replacing certificate is verified."
+    )
 
 
 class RevokeIn(BaseModel):
@@ -162,6 +191,11 @@ class RevokeIn(BaseModel):
 
 def revocation_of(doc: Document) -> dict[str, Any]:
     found: dict[str, Any] = doc.get("revocation") or {}
+    return found
+
+
+def superseding_of(doc: Document) -> dict[str, Any]:
+    found: dict[str, Any] = doc.get("superseded") or {}
     return found
 
 
@@ -178,12 +212,16 @@ def certificate_out(doc: Document, issuer: Issuer) -> CertificateOut:
         funder=PartyOut(name=course["funder"]["name"], programme=course["funder"].get("programme")),
         status=doc["status"],
         verification_url=issuer.verification_url(doc["verification_code"]),
+        version=doc.get("version", 1),
+        replaces=doc.get("replaces"),
+        superseded_by=superseding_of(doc).get("by"),
+        superseded_at=superseding_of(doc).get("at"),
         revoked_reason=revocation_of(doc).get("reason"),
         revoked_at=revocation_of(doc).get("at"),
     )
 
 
-def verification_out(doc: Document) -> VerificationOut:
+def verification_out(doc: Document, successor_url: str | None = None) -> VerificationOut:
     valid_until = date.fromisoformat(doc["valid_until"]) if doc.get("valid_until") else None
     status = domain.standing(
         CertificateStatus(doc["status"]), valid_until, datetime.now(UTC).date()
@@ -192,6 +230,7 @@ def verification_out(doc: Document) -> VerificationOut:
     return VerificationOut(
         valid=status == "valid",
         status=status,
+        language=course["language"],
         number=doc["_id"],
         holder=doc["holder"]["full_name"],
         course=course["title"],
@@ -201,7 +240,25 @@ def verification_out(doc: Document) -> VerificationOut:
         funder=course["funder"]["name"],
         revoked_at=revocation_of(doc).get("at"),
         revoked_reason=revocation_of(doc).get("reason"),
+        superseded_at=superseding_of(doc).get("at"),
+        superseded_by=superseding_of(doc).get("by"),
+        superseded_by_url=successor_url,
     )
+
+
+async def verified(code: str, store: CertificationStore, issuer: Issuer) -> VerificationOut | None:
+    """What the verification code's certificate says, pointing a superseded one to its
+    replacement (whoever holds the old code may see the new version of the same
+    certificate)."""
+    doc = await store.by_code(code)
+    if doc is None:
+        return None
+    successor_url = None
+    if (successor := superseding_of(doc).get("by")) is not None:
+        replacement = await store.by_number(successor)
+        if replacement is not None:
+            successor_url = issuer.verification_url(replacement["verification_code"])
+    return verification_out(doc, successor_url)
 
 
 async def visible_certificate(
@@ -246,28 +303,37 @@ async def revoke(number: str, body: RevokeIn, _: Admin, issuer: IssuerDep) -> Ce
 
 
 @router.get("/v1/verify/{code}", response_model=VerificationOut, tags=["verification"])
-async def verify(code: str, store: Store) -> VerificationOut:
-    doc = await store.by_code(code)
-    if doc is None:
+async def verify(code: str, store: Store, issuer: IssuerDep) -> VerificationOut:
+    result = await verified(code, store, issuer)
+    if result is None:
         raise Problem(404, "No certificate has this verification code. Check it for typos.")
-    return verification_out(doc)
+    return result
 
 
 @router.get("/verify/{code}", response_class=HTMLResponse, tags=["verification"])
-async def verify_page(code: str, store: Store) -> HTMLResponse:
-    doc = await store.by_code(code)
-    if doc is None:
+async def verify_page(code: str, store: Store, issuer: IssuerDep) -> HTMLResponse:
+    result = await verified(code, store, issuer)
+    if result is None:
         page = _pages.get_template("verify.html").render(
             language="en", t=PAGE_TEXT["en"], found=False, code=code, number=None
         )
         return HTMLResponse(page, status_code=404)
-    result = verification_out(doc)
-    language = doc["course"]["language"]
     page = _pages.get_template("verify.html").render(
-        language=language,
-        t=PAGE_TEXT[language],
+        t=PAGE_TEXT[result.language],
         found=True,
         code=code,
+        dates=page_dates(result, result.language),
         **result.model_dump(),
     )
     return HTMLResponse(page)
+
+
+def page_dates(result: VerificationOut, language: str) -> dict[str, str]:
+    """The dates a person reads, written the way the certificate's language writes them."""
+    moments = {
+        "issued_on": result.issued_on,
+        "valid_until": result.valid_until,
+        "revoked_at": result.revoked_at.date() if result.revoked_at else None,
+        "superseded_at": result.superseded_at.date() if result.superseded_at else None,
+    }
+    return {name: long_date(day, language) for name, day in moments.items() if day is not None}

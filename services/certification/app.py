@@ -23,6 +23,7 @@ def create_app(settings: CertificationSettings | None = None) -> FastAPI:
         database_name=settings.mongo_database,
         topics=[
             topics.ENROLMENT_COMPLETED,
+            topics.ENROLMENT_CORRECTED,
             topics.PARTNER_KEYS,
             topics.CERTIFICATE_ISSUED,
             topics.CERTIFICATE_REVOKED,

@@ -5,13 +5,17 @@ from __future__ import annotations
 import base64
 import re
 import secrets
+from collections.abc import Mapping
 from datetime import date
 from enum import StrEnum
+
+from shared.events import Holder
 
 
 class CertificateStatus(StrEnum):
     VALID = "valid"
     REVOKED = "revoked"
+    SUPERSEDED = "superseded"  # reissued after a correction: the newer version is the valid one
 
 
 def number_prefix(course_code: str) -> str:
@@ -53,9 +57,20 @@ def valid_until(issued_on: date, validity_months: int | None) -> date | None:
 
 
 def standing(status: CertificateStatus, valid_until: date | None, today: date) -> str:
-    """What a verifier is told: `valid`, `revoked` or `expired`."""
-    if status is CertificateStatus.REVOKED:
-        return "revoked"
+    """What a verifier is told: `valid`, `revoked`, `superseded` or `expired`."""
+    if status is not CertificateStatus.VALID:
+        return status.value
     if valid_until is not None and today > valid_until:
         return "expired"
     return "valid"
+
+
+def reissue_needed(
+    status: CertificateStatus, printed: Mapping[str, str], corrected: Holder
+) -> bool:
+    """Whether a correction calls for a new version of the certificate: only a valid one is
+    reissued (a revoked certificate stays revoked), and only when the name it prints or the
+    address it was sent to changed (a replayed correction changes nothing)."""
+    if status is not CertificateStatus.VALID:
+        return False
+    return (printed["full_name"], printed["email"]) != (corrected.full_name, corrected.email)

@@ -10,6 +10,7 @@ from shared import topics
 from shared.consuming import process_once
 from shared.events import (
     EnrolmentCompletedV1,
+    EnrolmentCorrectedV1,
     Envelope,
     PartnerKeyIssuedV1,
     PartnerKeyRevokedV1,
@@ -32,6 +33,16 @@ def register(
     async def on_enrolment_completed(event: Envelope[EnrolmentCompletedV1]) -> None:
         async def work(session: Session) -> None:
             await issuer.issue(session, event.data)
+
+        await process_once(store.database, CONSUMER, event.id, work)
+
+    @broker.subscriber(
+        topics.ENROLMENT_CORRECTED,
+        **subscriber_options(CONSUMER, topics.ENROLMENT_CORRECTED, settings),
+    )
+    async def on_enrolment_corrected(event: Envelope[EnrolmentCorrectedV1]) -> None:
+        async def work(session: Session) -> None:
+            await issuer.correct(session, event.data)
 
         await process_once(store.database, CONSUMER, event.id, work)
 

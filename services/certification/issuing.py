@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, datetime
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
 from typing import Any
 
 from typst import TypstError
@@ -14,10 +15,31 @@ from services.certification.render import CertificateContent, CertificateRendere
 from services.certification.store import CertificationStore
 from shared import outbox, topics
 from shared.consuming import PoisonEvent
-from shared.events import CertificateIssuedV1, CertificateRevokedV1, EnrolmentCompletedV1, new_event
+from shared.events import (
+    CertificateIssuedV1,
+    CertificateRevokedV1,
+    CourseSnapshot,
+    EnrolmentCompletedV1,
+    EnrolmentCorrectedV1,
+    Holder,
+    new_event,
+)
 from shared.mongo import Document, Session
 
 SOURCE = "attesta/certification"
+
+
+@dataclass(frozen=True)
+class Grant:
+    """What one certificate version says, and about whom."""
+
+    enrolment_id: str
+    partner_id: str
+    holder: Holder
+    course: CourseSnapshot
+    issued_on: date
+    version: int = 1
+    replaces: str | None = None
 
 
 class Issuer:
@@ -34,23 +56,74 @@ class Issuer:
 
     async def issue(self, session: Session, completed: EnrolmentCompletedV1) -> Document | None:
         """Issue the enrolment's certificate, unless it has one: a replayed or repeated
-        completion never makes a second certificate."""
-        if await self.store.for_enrolment(session, completed.enrolment_id) is not None:
+        completion never makes a second certificate. A correction that arrived first (it
+        travels on another topic) is applied: the certificate carries the corrected name."""
+        if await self.store.latest_for(session, completed.enrolment_id) is not None:
             return None
-        issued_on = completed.completed_on
-        prefix = domain.number_prefix(completed.course.code)
-        sequence = await self.store.next_sequence(
-            session, domain.series_key(prefix, issued_on.year)
+        holder = completed.holder
+        correction = await self.store.pending_correction(session, completed.enrolment_id)
+        if correction is not None:
+            holder = Holder.model_validate(correction["holder"])
+        return await self._issue(
+            session,
+            Grant(
+                enrolment_id=completed.enrolment_id,
+                partner_id=completed.partner_id,
+                holder=holder,
+                course=completed.course,
+                issued_on=completed.completed_on,
+            ),
         )
-        number = domain.format_number(prefix, issued_on.year, sequence)
+
+    async def correct(self, session: Session, corrected: EnrolmentCorrectedV1) -> Document | None:
+        """Reissue the enrolment's certificate for a corrected name or email: a new version
+        with a new number supersedes the old one, in one transaction, so there are never two
+        valid certificates of one enrolment. Returns the new version, if one was issued."""
+        current = await self.store.latest_for(session, corrected.enrolment_id)
+        if current is None:
+            await self._keep_for_later(session, corrected)
+            return None
+        if not domain.reissue_needed(
+            CertificateStatus(current["status"]), current["holder"], corrected.holder
+        ):
+            return None
+        grant = Grant(
+            enrolment_id=current["enrolment_id"],
+            partner_id=current["partner_id"],
+            holder=corrected.holder,
+            course=CourseSnapshot.model_validate(current["course"]),
+            # The date the training was completed, as the first version says; only the
+            # holder's details change.
+            issued_on=date.fromisoformat(current["issued_on"]),
+            version=int(current.get("version", 1)) + 1,
+            replaces=current["_id"],
+        )
+        reissued = await self._issue(session, grant)
+        await self.store.supersede(session, current["_id"], by=reissued["_id"])
+        return reissued
+
+    async def _keep_for_later(self, session: Session, corrected: EnrolmentCorrectedV1) -> None:
+        kept = await self.store.pending_correction(session, corrected.enrolment_id)
+        if kept is None or kept["corrected_at"] <= corrected.corrected_at:
+            holder = corrected.holder.model_dump(mode="json")
+            await self.store.keep_correction(
+                session, corrected.enrolment_id, holder, corrected.corrected_at
+            )
+
+    async def _issue(self, session: Session, grant: Grant) -> Document:
+        prefix = domain.number_prefix(grant.course.code)
+        year = grant.issued_on.year
+        sequence = await self.store.next_sequence(session, domain.series_key(prefix, year))
+        number = domain.format_number(prefix, year, sequence)
         code = domain.new_verification_code()
         content = CertificateContent(
             number=number,
-            holder=completed.holder.full_name,
-            course=completed.course,
-            issued_on=issued_on,
-            valid_until=domain.valid_until(issued_on, completed.course.validity_months),
+            holder=grant.holder.full_name,
+            course=grant.course,
+            issued_on=grant.issued_on,
+            valid_until=domain.valid_until(grant.issued_on, grant.course.validity_months),
             verification_url=self.verification_url(code),
+            replaces=grant.replaces,
         )
         try:
             pdf = await asyncio.to_thread(self.renderer.render, content)
@@ -59,12 +132,14 @@ class Issuer:
             raise PoisonEvent(f"certificate cannot be rendered: {error.message}") from error
         certificate: dict[str, Any] = {
             "_id": number,
-            "enrolment_id": completed.enrolment_id,
-            "partner_id": completed.partner_id,
+            "enrolment_id": grant.enrolment_id,
+            "partner_id": grant.partner_id,
+            "version": grant.version,
+            "replaces": grant.replaces,
             "verification_code": code,
-            "holder": completed.holder.model_dump(mode="json"),
-            "course": completed.course.model_dump(mode="json"),
-            "issued_on": issued_on.isoformat(),
+            "holder": grant.holder.model_dump(mode="json"),
+            "course": grant.course.model_dump(mode="json"),
+            "issued_on": grant.issued_on.isoformat(),
             "valid_until": content.valid_until.isoformat() if content.valid_until else None,
             "status": CertificateStatus.VALID.value,
             "created_at": datetime.now(UTC),
@@ -76,15 +151,17 @@ class Issuer:
                 certificate_number=number,
                 verification_code=code,
                 verification_url=content.verification_url,
-                enrolment_id=completed.enrolment_id,
-                partner_id=completed.partner_id,
-                holder=completed.holder,
-                course=completed.course,
-                issued_on=issued_on,
+                enrolment_id=grant.enrolment_id,
+                partner_id=grant.partner_id,
+                holder=grant.holder,
+                course=grant.course,
+                issued_on=grant.issued_on,
                 pdf_base64=CertificateIssuedV1.encode_pdf(pdf),
+                version=grant.version,
+                replaces=grant.replaces,
             ),
             source=SOURCE,
-            subject=completed.enrolment_id,
+            subject=grant.enrolment_id,
         )
         await outbox.add(session, self.database, topics.CERTIFICATE_ISSUED, event)
         return certificate

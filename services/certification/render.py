@@ -33,6 +33,7 @@ LABELS: dict[str, dict[str, str]] = {
         "issued_on": "Дата на издаване",
         "valid_until": "Валиден до",
         "verify": "Проверка",
+        "replaces": "Заменя",
     },
     "ru": {
         "title": "Сертификат",
@@ -45,6 +46,7 @@ LABELS: dict[str, dict[str, str]] = {
         "issued_on": "Дата выдачи",
         "valid_until": "Действителен до",
         "verify": "Проверка",
+        "replaces": "Заменяет",
     },
     "pl": {
         "title": "Certyfikat",
@@ -57,6 +59,7 @@ LABELS: dict[str, dict[str, str]] = {
         "issued_on": "Data wydania",
         "valid_until": "Ważny do",
         "verify": "Weryfikacja",
+        "replaces": "Zastępuje",
     },
     "en": {
         "title": "Certificate",
@@ -69,6 +72,7 @@ LABELS: dict[str, dict[str, str]] = {
         "issued_on": "Issued on",
         "valid_until": "Valid until",
         "verify": "Verify at",
+        "replaces": "Replaces",
     },
 }
 
@@ -81,6 +85,7 @@ class CertificateContent:
     issued_on: date
     valid_until: date | None
     verification_url: str
+    replaces: str | None = None  # the number of the version this one supersedes
 
 
 def _plain_spaces(text: str) -> str:
@@ -143,6 +148,7 @@ class CertificateRenderer:
                 long_date(content.valid_until, language) if content.valid_until else None
             ),
             "verification_url": content.verification_url,
+            "replaces": content.replaces,
             "qr_svg": qr_svg(content.verification_url),
         }
 

@@ -6,9 +6,9 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from pymongo import ReturnDocument
+from pymongo import ASCENDING, DESCENDING, ReturnDocument
 
-from shared.mongo import Database, Document, Session
+from shared.mongo import Database, Document, Session, merge_into
 
 
 class CertificationStore:
@@ -18,13 +18,28 @@ class CertificationStore:
         self.certificates = db["certificates"]
         self.counters = db["counters"]
         self.keys = db["partner_keys"]
+        self.corrections = db["corrections"]
 
     async def ensure_indexes(self) -> None:
-        await self.database.ensure_collections("certificates", "counters", "partner_keys")
-        # One certificate per enrolment, enforced by the database, not by luck.
-        await self.certificates.create_index("enrolment_id", unique=True)
+        await self.database.ensure_collections(
+            "certificates", "counters", "partner_keys", "corrections"
+        )
+        # One version N per enrolment, enforced by the database, not by luck: two deliveries of
+        # one completion, or two concurrent reissues, cannot both write the same version.
+        await self._drop_unique_enrolment_index()
+        await self.certificates.create_index(
+            [("enrolment_id", ASCENDING), ("version", ASCENDING)], unique=True
+        )
+        # The embedded server uses single-field indexes only: this one serves the look-ups.
+        await self.certificates.create_index("enrolment_id")
         await self.certificates.create_index("verification_code", unique=True)
         await self.keys.create_index("key_hash", unique=True)
+
+    async def _drop_unique_enrolment_index(self) -> None:
+        # Databases made before reissues allowed one certificate per enrolment, full stop.
+        indexes = await self.certificates.index_information()
+        if indexes.get("enrolment_id_1", {}).get("unique"):
+            await self.certificates.drop_index("enrolment_id_1")
 
     async def partner_for_key_hash(self, key_hash: str) -> str | None:
         doc = await self.keys.find_one({"key_hash": key_hash, "revoked": {"$ne": True}})
@@ -57,9 +72,37 @@ class CertificationStore:
         assert doc is not None
         return int(doc["seq"])
 
-    async def for_enrolment(self, session: Session, enrolment_id: str) -> Document | None:
-        return await self.certificates.find_one(
-            {"enrolment_id": enrolment_id}, {"pdf": 0}, session=session
+    async def latest_for(self, session: Session, enrolment_id: str) -> Document | None:
+        """The enrolment's newest certificate version (the one not superseded), if any."""
+        found = (
+            self.certificates.find({"enrolment_id": enrolment_id}, {"pdf": 0}, session=session)
+            .sort("version", DESCENDING)
+            .limit(1)
+        )
+        return next(iter([doc async for doc in found]), None)
+
+    async def supersede(self, session: Session, number: str, by: str) -> None:
+        # Nested, like the revocation: the embedded server keeps a datetime inside a document.
+        superseded: dict[str, Any] = {"by": by, "at": datetime.now(UTC)}
+        await self.certificates.update_one(
+            {"_id": number},
+            {"$set": {"status": "superseded", "superseded": superseded}},
+            session=session,
+        )
+
+    async def pending_correction(self, session: Session, enrolment_id: str) -> Document | None:
+        return await self.corrections.find_one({"_id": enrolment_id}, session=session)
+
+    async def keep_correction(
+        self, session: Session, enrolment_id: str, holder: Document, corrected_at: datetime
+    ) -> None:
+        """Remember a correction that arrived before the certificate it corrects (the two come
+        on different topics)."""
+        await merge_into(
+            self.corrections,
+            session,
+            enrolment_id,
+            {"holder": holder, "corrected_at": corrected_at},
         )
 
     async def insert(self, session: Session, certificate: Document) -> None:

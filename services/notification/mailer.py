@@ -70,6 +70,7 @@ class CertificateMail:
             "course": issued.course.model_dump(mode="json"),
             "number": issued.certificate_number,
             "verification_url": issued.verification_url,
+            "replaces": issued.replaces,
         }
         subject = _single_line(
             self._env.get_template(f"certificate/{language}.subject.txt").render(context)

@@ -422,6 +422,29 @@ class Registrar:
         return await self.database.in_transaction(work)
 
     # what the other services report ----------------------------------------------------
+    async def certified(
+        self, session: Session, enrolment_id: str, number: str, replaces: str | None, step: Step
+    ) -> None:
+        """A certificate was issued; a reissue (after a correction) moves a certified or
+        notified enrolment back to `certified` with the new number, until its email is out."""
+        enrolment = await self.store.enrolment(enrolment_id, session)
+        if enrolment is None:
+            return
+        if replaces is not None and domain.takes_reissue(Status(enrolment["status"])):
+            await self.store.move(
+                session, enrolment, Status.CERTIFIED, step, certificate_number=number
+            )
+            return
+        await self.follow(session, enrolment_id, Status.CERTIFIED, step, certificate_number=number)
+
+    async def notified(self, session: Session, enrolment_id: str, number: str, step: Step) -> None:
+        """The email of certificate `number` was sent: the enrolment is notified unless that
+        certificate has been superseded meanwhile (its email is then not the last word)."""
+        enrolment = await self.store.enrolment(enrolment_id, session)
+        if enrolment is None or enrolment.get("certificate_number") not in (None, number):
+            return
+        await self.follow(session, enrolment_id, Status.NOTIFIED, step)
+
     async def follow(
         self, session: Session, enrolment_id: str, status: Status, step: Step, **fields: Any
     ) -> None:

@@ -78,6 +78,12 @@ def correction_needs_reissue(status: Status) -> bool:
     return status in (Status.COMPLETED, Status.CERTIFIED, Status.NOTIFIED)
 
 
+def takes_reissue(status: Status) -> bool:
+    """Whether a reissued certificate replaces the enrolment's current one (a revoked
+    certificate is never reissued, and an enrolment must have been certified first)."""
+    return status in (Status.CERTIFIED, Status.NOTIFIED)
+
+
 def withdrawal_problem(status: Status) -> str | None:
     """Why an enrolment in `status` cannot be withdrawn, or None when it can."""
     if status is Status.WITHDRAWN or can_move(status, Status.WITHDRAWN):

@@ -34,13 +34,17 @@ def register(broker: KafkaBroker, registrar: Registrar, settings: ServiceSetting
     async def on_certificate_issued(event: Envelope[CertificateIssuedV1]) -> None:
         data = event.data
 
+        cause = f"certificate {data.certificate_number} issued"
+        if data.replaces is not None:
+            cause += f", replacing {data.replaces}"
+
         async def work(session: Session) -> None:
-            await registrar.follow(
+            await registrar.certified(
                 session,
                 data.enrolment_id,
-                Status.CERTIFIED,
-                caused_by(event, f"certificate {data.certificate_number} issued"),
-                certificate_number=data.certificate_number,
+                data.certificate_number,
+                data.replaces,
+                caused_by(event, cause),
             )
 
         await process_once(database, CONSUMER, event.id, work)
@@ -49,12 +53,14 @@ def register(broker: KafkaBroker, registrar: Registrar, settings: ServiceSetting
         topics.NOTIFICATION_SENT, **subscriber_options(CONSUMER, topics.NOTIFICATION_SENT, settings)
     )
     async def on_notification_sent(event: Envelope[NotificationSentV1]) -> None:
+        data = event.data
+
         async def work(session: Session) -> None:
-            await registrar.follow(
+            await registrar.notified(
                 session,
-                event.data.enrolment_id,
-                Status.NOTIFIED,
-                caused_by(event, f"certificate emailed to {event.data.to}"),
+                data.enrolment_id,
+                data.certificate_number,
+                caused_by(event, f"certificate {data.certificate_number} emailed to {data.to}"),
             )
 
         await process_once(database, CONSUMER, event.id, work)
