@@ -6,6 +6,7 @@ OK = 0
 API_ERROR = 1  # the API answered with an error, or a local input (file, key) is unusable
 UNREACHABLE = 2  # the API could not be reached at all: retrying later may help
 ALL_REJECTED = 3  # a bulk upload was read but not one row was usable
+NOT_GENUINE = 4  # verify-pdf: the certificate's signature or printed text does not hold up
 # argparse would use 2 for usage errors; 2 already means "unreachable" here, so scripts that
 # retry on 2 must not retry a typo. 64 is EX_USAGE from sysexits.h.
 USAGE = 64

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import httpx
 
-from cli import courses, enrolments, partners, reports
+from cli import certificates, courses, enrolments, partners, reports
 from cli.client import user_agent
 from cli.config import registration_url, resolve_key
 from cli.errors import INTERRUPTED, OK, USAGE, CliError
@@ -23,18 +23,21 @@ COMMAND_MODULES: tuple[Register, ...] = (
     courses.register,
     enrolments.register,
     reports.register,
+    certificates.register,
 )
 
 EPILOG = """\
 exit codes: 0 done; 1 the API refused the request (or a local file/key is unusable);
-2 the API could not be reached; 3 every uploaded row was rejected; 64 bad usage.
+2 the API could not be reached; 3 every uploaded row was rejected; 4 verify-pdf: the
+certificate is not genuine; 64 bad usage.
 """
 
 
 def build_parser() -> Parser:
     parser = Parser(
         prog="attesta",
-        description="Attesta staff command line: partners, courses, enrolments, reports.",
+        description="Attesta staff command line: partners, courses, enrolments, reports, "
+        "and checking a certificate PDF.",
         epilog=EPILOG,
         parents=[GLOBAL_OPTIONS],
         formatter_class=argparse.RawDescriptionHelpFormatter,

@@ -7,15 +7,17 @@ from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import HTMLResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse, Response
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from pydantic import BaseModel, Field, StringConstraints
 
 from services.certification import domain
 from services.certification.domain import CertificateStatus
 from services.certification.issuing import Issuer
+from services.certification.keyring import Keyring
 from services.certification.render import long_date
 from services.certification.store import CertificationStore
+from shared import signatures
 from shared.auth import Principal, current_admin, current_principal
 from shared.mongo import Document
 from shared.problems import Problem
@@ -48,6 +50,9 @@ PAGE_TEXT = {
         "superseded_on": "Заменен на",
         "superseded_by": "Заменен със сертификат",
         "revoked_on": "Отменен на",
+        "signature": "Електронен подпис",
+        "signature_ok": "Потвърден",
+        "signature_bad": "Невалиден",
     },
     "ru": {
         "heading": "Проверка сертификата",
@@ -67,6 +72,9 @@ PAGE_TEXT = {
         "superseded_on": "Заменён",
         "superseded_by": "Заменён сертификатом",
         "revoked_on": "Отозван",
+        "signature": "Электронная подпись",
+        "signature_ok": "Подтверждена",
+        "signature_bad": "Недействительна",
     },
     "pl": {
         "heading": "Weryfikacja certyfikatu",
@@ -86,6 +94,9 @@ PAGE_TEXT = {
         "superseded_on": "Data zastąpienia",
         "superseded_by": "Zastąpiony certyfikatem",
         "revoked_on": "Data unieważnienia",
+        "signature": "Podpis elektroniczny",
+        "signature_ok": "Potwierdzony",
+        "signature_bad": "Nieważny",
     },
     "en": {
         "heading": "Certificate verification",
@@ -105,6 +116,9 @@ PAGE_TEXT = {
         "superseded_on": "Superseded on",
         "superseded_by": "Replaced by certificate",
         "revoked_on": "Revoked on",
+        "signature": "Digital signature",
+        "signature_ok": "Verified",
+        "signature_bad": "Invalid",
     },
 }
 
@@ -119,7 +133,13 @@ async def store_of(request: Request) -> CertificationStore:
     return value
 
 
+async def keyring_of(request: Request) -> Keyring:
+    value: Keyring = request.app.state.keyring
+    return value
+
+
 IssuerDep = Annotated[Issuer, Depends(issuer_of)]
+KeyringDep = Annotated[Keyring, Depends(keyring_of)]
 Store = Annotated[CertificationStore, Depends(store_of)]
 
 
@@ -161,6 +181,18 @@ class CertificateOut(BaseModel):
     revoked_at: datetime | None = None
 
 
+class SignatureCheck(BaseModel):
+    """Whether the certificate's signed data is intact and says what the certificate says."""
+
+    valid: bool
+    kid: str | None = Field(default=None, description="The published key that signed it.")
+    problem: str | None = None
+    jws: str = Field(
+        description="The signed data (compact JWS, EdDSA): check it yourself against "
+        "/.well-known/attesta-keys.json."
+    )
+
+
 class VerificationOut(BaseModel):
     """What anyone may learn from a verification code: no email, no other personal data."""
 
@@ -182,6 +214,9 @@ class VerificationOut(BaseModel):
     )
     superseded_by_url: str | None = Field(
         default=None, description="Where the replacing certificate is verified."
+    )
+    signature: SignatureCheck | None = Field(
+        default=None, description="None only for certificates issued before signing began."
     )
 
 
@@ -221,14 +256,34 @@ def certificate_out(doc: Document, issuer: Issuer) -> CertificateOut:
     )
 
 
-def verification_out(doc: Document, successor_url: str | None = None) -> VerificationOut:
+async def signature_check(doc: Document, keyring: Keyring) -> SignatureCheck | None:
+    """Checks the stored signature against the published keys and the stored certificate: an
+    edit of the certificate behind the signature's back shows here."""
+    jws = doc.get("signature")
+    if jws is None:
+        return None
+    try:
+        kid = signatures.header_kid(jws)
+        verified = signatures.verify(jws, await keyring.public_keys(kid))
+    except signatures.SignatureProblem as refused:
+        return SignatureCheck(valid=False, problem=str(refused), jws=jws)
+    if verified.claims != domain.signed_claims(doc):
+        mismatch = "the certificate on record no longer matches what was signed"
+        return SignatureCheck(valid=False, kid=verified.kid, problem=mismatch, jws=jws)
+    return SignatureCheck(valid=True, kid=verified.kid, jws=jws)
+
+
+def verification_out(
+    doc: Document, signature: SignatureCheck | None, successor_url: str | None = None
+) -> VerificationOut:
     valid_until = date.fromisoformat(doc["valid_until"]) if doc.get("valid_until") else None
     status = domain.standing(
         CertificateStatus(doc["status"]), valid_until, datetime.now(UTC).date()
     )
     course = doc["course"]
     return VerificationOut(
-        valid=status == "valid",
+        valid=status == "valid" and (signature is None or signature.valid),
+        signature=signature,
         status=status,
         language=course["language"],
         number=doc["_id"],
@@ -246,7 +301,9 @@ def verification_out(doc: Document, successor_url: str | None = None) -> Verific
     )
 
 
-async def verified(code: str, store: CertificationStore, issuer: Issuer) -> VerificationOut | None:
+async def verified(
+    code: str, store: CertificationStore, issuer: Issuer, keyring: Keyring
+) -> VerificationOut | None:
     """What the verification code's certificate says, pointing a superseded one to its
     replacement (whoever holds the old code may see the new version of the same
     certificate)."""
@@ -258,7 +315,7 @@ async def verified(code: str, store: CertificationStore, issuer: Issuer) -> Veri
         replacement = await store.by_number(successor)
         if replacement is not None:
             successor_url = issuer.verification_url(replacement["verification_code"])
-    return verification_out(doc, successor_url)
+    return verification_out(doc, await signature_check(doc, keyring), successor_url)
 
 
 async def visible_certificate(
@@ -303,16 +360,20 @@ async def revoke(number: str, body: RevokeIn, _: Admin, issuer: IssuerDep) -> Ce
 
 
 @router.get("/v1/verify/{code}", response_model=VerificationOut, tags=["verification"])
-async def verify(code: str, store: Store, issuer: IssuerDep) -> VerificationOut:
-    result = await verified(code, store, issuer)
+async def verify(
+    code: str, store: Store, issuer: IssuerDep, keyring: KeyringDep
+) -> VerificationOut:
+    result = await verified(code, store, issuer, keyring)
     if result is None:
         raise Problem(404, "No certificate has this verification code. Check it for typos.")
     return result
 
 
 @router.get("/verify/{code}", response_class=HTMLResponse, tags=["verification"])
-async def verify_page(code: str, store: Store, issuer: IssuerDep) -> HTMLResponse:
-    result = await verified(code, store, issuer)
+async def verify_page(
+    code: str, store: Store, issuer: IssuerDep, keyring: KeyringDep
+) -> HTMLResponse:
+    result = await verified(code, store, issuer, keyring)
     if result is None:
         page = _pages.get_template("verify.html").render(
             language="en", t=PAGE_TEXT["en"], found=False, code=code, number=None
@@ -337,3 +398,27 @@ def page_dates(result: VerificationOut, language: str) -> dict[str, str]:
         "superseded_at": result.superseded_at.date() if result.superseded_at else None,
     }
     return {name: long_date(day, language) for name, day in moments.items() if day is not None}
+
+
+@router.get(
+    signatures.KEYS_PATH,
+    tags=["verification"],
+    summary="The public keys that sign certificates (a JWK set), retired ones included",
+)
+async def published_keys(keyring: KeyringDep) -> JSONResponse:
+    return JSONResponse(
+        keyring.published(),
+        headers={"Cache-Control": "public, max-age=300", "Access-Control-Allow-Origin": "*"},
+    )
+
+
+class RotatedKey(BaseModel):
+    kid: str
+    created: datetime
+
+
+@router.post("/v1/signing-keys/rotate", response_model=RotatedKey, tags=["verification"])
+async def rotate_signing_key(_: Admin, keyring: KeyringDep) -> RotatedKey:
+    """A new key signs from now on; certificates signed with older keys still verify."""
+    fresh = await keyring.rotate()
+    return RotatedKey(kid=fresh.kid, created=fresh.created_at)

@@ -6,6 +6,7 @@ from fastapi import FastAPI
 
 from services.certification import api, handlers
 from services.certification.issuing import Issuer
+from services.certification.keyring import Keyring
 from services.certification.render import CertificateRenderer
 from services.certification.settings import CertificationSettings
 from services.certification.store import CertificationStore
@@ -30,8 +31,10 @@ def create_app(settings: CertificationSettings | None = None) -> FastAPI:
         ],
     )
     store = CertificationStore(core.database)
-    issuer = Issuer(store, CertificateRenderer(), settings.public_base_url)
+    keyring = Keyring(core.database)
+    issuer = Issuer(store, CertificateRenderer(), keyring, settings.public_base_url)
     core.on_start.append(store.ensure_indexes)
+    core.on_start.append(keyring.load)
     handlers.register(core.broker, issuer, store, settings)
     app = build_http_app(
         core,
@@ -42,4 +45,5 @@ def create_app(settings: CertificationSettings | None = None) -> FastAPI:
     )
     app.state.store = store
     app.state.issuer = issuer
+    app.state.keyring = keyring
     return app

@@ -8,6 +8,7 @@ import secrets
 from collections.abc import Mapping
 from datetime import date
 from enum import StrEnum
+from typing import Any
 
 from shared.events import Holder
 
@@ -74,3 +75,32 @@ def reissue_needed(
     if status is not CertificateStatus.VALID:
         return False
     return (printed["full_name"], printed["email"]) != (corrected.full_name, corrected.email)
+
+
+def signed_claims(certificate: Mapping[str, Any]) -> dict[str, Any]:
+    """What the signature vouches for: everything the certificate prints, and nothing private
+    beyond the holder's name (no email), so the signed data can travel inside the PDF."""
+    course = certificate["course"]
+    funder = course["funder"]
+    return {
+        "number": certificate["_id"],
+        "version": certificate.get("version", 1),
+        "replaces": certificate.get("replaces"),
+        "verification_code": certificate["verification_code"],
+        "holder": certificate["holder"]["full_name"],
+        "course": {
+            "code": course["code"],
+            "title": course["title"],
+            "language": course["language"],
+            "sessions": list(course["sessions"]),
+            "location": course.get("location"),
+        },
+        "issuer": course["issuer"]["name"],
+        "funder": {
+            "name": funder["name"],
+            "programme": funder.get("programme"),
+            "grant_id": funder.get("grant_id"),
+        },
+        "issued_on": certificate["issued_on"],
+        "valid_until": certificate.get("valid_until"),
+    }

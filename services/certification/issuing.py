@@ -11,6 +11,7 @@ from typst import TypstError
 
 from services.certification import domain
 from services.certification.domain import CertificateStatus
+from services.certification.keyring import Keyring
 from services.certification.render import CertificateContent, CertificateRenderer
 from services.certification.store import CertificationStore
 from shared import outbox, topics
@@ -44,11 +45,16 @@ class Grant:
 
 class Issuer:
     def __init__(
-        self, store: CertificationStore, renderer: CertificateRenderer, public_base_url: str
+        self,
+        store: CertificationStore,
+        renderer: CertificateRenderer,
+        keyring: Keyring,
+        public_base_url: str,
     ) -> None:
         self.store = store
         self.database = store.database
         self.renderer = renderer
+        self.keyring = keyring
         self.public_base_url = public_base_url.rstrip("/")
 
     def verification_url(self, code: str) -> str:
@@ -116,20 +122,7 @@ class Issuer:
         sequence = await self.store.next_sequence(session, domain.series_key(prefix, year))
         number = domain.format_number(prefix, year, sequence)
         code = domain.new_verification_code()
-        content = CertificateContent(
-            number=number,
-            holder=grant.holder.full_name,
-            course=grant.course,
-            issued_on=grant.issued_on,
-            valid_until=domain.valid_until(grant.issued_on, grant.course.validity_months),
-            verification_url=self.verification_url(code),
-            replaces=grant.replaces,
-        )
-        try:
-            pdf = await asyncio.to_thread(self.renderer.render, content)
-        except TypstError as error:
-            # The course's data cannot be typeset (e.g. a broken logo): retrying cannot help.
-            raise PoisonEvent(f"certificate cannot be rendered: {error.message}") from error
+        valid_until = domain.valid_until(grant.issued_on, grant.course.validity_months)
         certificate: dict[str, Any] = {
             "_id": number,
             "enrolment_id": grant.enrolment_id,
@@ -140,11 +133,27 @@ class Issuer:
             "holder": grant.holder.model_dump(mode="json"),
             "course": grant.course.model_dump(mode="json"),
             "issued_on": grant.issued_on.isoformat(),
-            "valid_until": content.valid_until.isoformat() if content.valid_until else None,
+            "valid_until": valid_until.isoformat() if valid_until else None,
             "status": CertificateStatus.VALID.value,
             "created_at": datetime.now(UTC),
-            "pdf": pdf,
         }
+        certificate["signature"] = self.keyring.sign(domain.signed_claims(certificate))
+        content = CertificateContent(
+            number=number,
+            holder=grant.holder.full_name,
+            course=grant.course,
+            issued_on=grant.issued_on,
+            valid_until=valid_until,
+            verification_url=self.verification_url(code),
+            replaces=grant.replaces,
+            signature=certificate["signature"],
+        )
+        try:
+            certificate["pdf"] = await asyncio.to_thread(self.renderer.render, content)
+        except TypstError as error:
+            # The course's data cannot be typeset (e.g. a broken logo): retrying cannot help.
+            raise PoisonEvent(f"certificate cannot be rendered: {error.message}") from error
+        pdf = certificate["pdf"]
         await self.store.insert(session, certificate)
         event = new_event(
             CertificateIssuedV1(

@@ -16,6 +16,7 @@ import typst
 from babel.dates import format_date, format_interval
 
 from shared.events import CourseSnapshot
+from shared.signatures import PDF_ATTACHMENT
 
 HERE = Path(__file__).parent
 TEMPLATE = HERE / "templates" / "certificate.typ"
@@ -86,6 +87,7 @@ class CertificateContent:
     valid_until: date | None
     verification_url: str
     replaces: str | None = None  # the number of the version this one supersedes
+    signature: str | None = None  # the signed data (JWS), attached to the PDF
 
 
 def _plain_spaces(text: str) -> str:
@@ -149,6 +151,8 @@ class CertificateRenderer:
             ),
             "verification_url": content.verification_url,
             "replaces": content.replaces,
+            "signature": content.signature,
+            "signature_file": PDF_ATTACHMENT,
             "qr_svg": qr_svg(content.verification_url),
         }
 

@@ -16,7 +16,7 @@ from typing import Any, Protocol
 import httpx
 import pytest
 
-from tests.conftest import ADMIN_KEY, Services
+from tests.conftest import ADMIN_KEY, Services, eventually
 from tests.e2e.api_client import course_body
 from tests.e2e.conftest import Training
 
@@ -46,6 +46,7 @@ def attesta(services: Services, tmp_path: Path) -> Attesta:
     def run(*args: str, key: str = ADMIN_KEY) -> Run:
         env = base_env | {
             "ATTESTA_REGISTRATION_URL": services.urls["registration"],
+            "ATTESTA_CERTIFICATION_URL": services.urls["certification"],
             "ATTESTA_KEY": key,
         }
         done = subprocess.run(
@@ -242,3 +243,28 @@ def test_enrolment_show_of_someone_elses_enrolment_is_not_found(
 
     assert result.code == 1
     assert "No enrolment no-such-enrolment of yours. (HTTP 404)" in result.err
+
+
+async def test_verify_pdf_finds_a_downloaded_certificate_genuine_with_the_published_keys(
+    attesta: Attesta, training: Training, tmp_path: Path
+) -> None:
+    partner = training.partner
+    enrolment_id = await partner.enrol(
+        training.course["id"], "v1", "Анна Смирнова", training.address("v1")
+    )
+    await partner.ok("registration", "POST", f"/v1/enrolments/{enrolment_id}/complete")
+
+    async def certified() -> str | None:
+        number: str | None = (await partner.enrolment(enrolment_id))["certificate_number"]
+        return number
+
+    number = await eventually(certified, what="the certificate")
+    pdf = await partner.call("certification", "GET", f"/v1/certificates/{number}/pdf")
+    path = tmp_path / f"{number}.pdf"
+    path.write_bytes(pdf.content)
+
+    checked = attesta("--json", "verify-pdf", str(path))
+
+    assert checked.code == 0, checked.err
+    assert checked.json()["certificate"]["holder"] == "Анна Смирнова"
+    assert checked.json()["certificate"]["number"] == number

@@ -11,9 +11,12 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 from pypdf import PdfReader
 
+from services.certification.domain import signed_claims
 from services.certification.issuing import Issuer
+from services.certification.keyring import Keyring
 from services.certification.render import CertificateRenderer
 from services.certification.store import CertificationStore
+from shared import signatures
 from shared.events import EnrolmentCompletedV1, EnrolmentCorrectedV1, Holder
 from shared.mongo import Database, Document, Session
 from tests.unit.samples import course
@@ -31,7 +34,9 @@ def renderer() -> CertificateRenderer:
 async def issuer(database: Database, renderer: CertificateRenderer) -> AsyncIterator[Issuer]:
     store = CertificationStore(database)
     await store.ensure_indexes()
-    yield Issuer(store, renderer, "https://verify.example")
+    keyring = Keyring(database)
+    await keyring.load()
+    yield Issuer(store, renderer, keyring, "https://verify.example")
 
 
 def completed(enrolment_id: str, holder: Holder = FIRST) -> EnrolmentCompletedV1:
@@ -89,6 +94,9 @@ async def test_a_correction_reissues_a_new_version_that_supersedes_the_first(
     assert new["issued_on"] == old["issued_on"]  # the training was completed when it was
     text = pdf_text(new)
     assert "Иван Петров" in text and old["_id"] in text
+    keys = await issuer.keyring.public_keys()
+    assert signatures.verify(new["signature"], keys).claims == signed_claims(new)
+    assert signatures.verify(old["signature"], keys).claims["holder"] == "Ivan Petorv"
 
 
 async def test_a_replayed_correction_or_completion_issues_nothing_more(issuer: Issuer) -> None:

@@ -1,0 +1,64 @@
+"""Every certificate is signed: anyone can fetch the keys and check the signed data, and the
+verification API checks it too — across a key rotation."""
+
+from __future__ import annotations
+
+import httpx
+
+from shared import signatures
+from tests.conftest import eventually
+from tests.e2e.api_client import Api
+from tests.e2e.conftest import Training
+
+
+async def certify(training: Training, ref: str, name: str) -> dict[str, object]:
+    partner = training.partner
+    enrolment_id = await partner.enrol(training.course["id"], ref, name, training.address(ref))
+    await partner.ok("registration", "POST", f"/v1/enrolments/{enrolment_id}/complete")
+
+    async def certified() -> str | None:
+        number: str | None = (await partner.enrolment(enrolment_id))["certificate_number"]
+        return number
+
+    number = await eventually(certified, what="the certificate")
+    return await partner.certificate(number)
+
+
+async def published_keys(admin: Api) -> dict[str, object]:
+    async with httpx.AsyncClient() as http:
+        answer = await http.get(admin.urls["certification"] + signatures.KEYS_PATH)
+    assert answer.status_code == 200
+    assert answer.headers["access-control-allow-origin"] == "*"
+    keys: dict[str, object] = answer.json()
+    return keys
+
+
+async def test_certificates_stay_verifiable_across_a_signing_key_rotation(
+    training: Training, admin: Api
+) -> None:
+    before = await certify(training, "s1", "Мария Иванова")
+    code_before = str(before["verification_url"]).rsplit("/", 1)[1]
+    first = await training.partner.verify(code_before)
+    assert first["valid"] is True and first["signature"]["valid"] is True
+    page = await training.partner.http.get(str(before["verification_url"]))
+    assert "Ed25519" in page.text and first["signature"]["kid"][:12] in page.text
+
+    rotated = await admin.ok("certification", "POST", "/v1/signing-keys/rotate")
+    after = await certify(training, "s2", "Ewa Zielińska")
+    code_after = str(after["verification_url"]).rsplit("/", 1)[1]
+    second = await training.partner.verify(code_after)
+
+    assert second["signature"] == {
+        "valid": True, "kid": rotated["kid"], "problem": None, "jws": second["signature"]["jws"]
+    }  # fmt: skip
+    again = await training.partner.verify(code_before)
+    assert again["valid"] is True and again["signature"]["kid"] == first["signature"]["kid"]
+    keys = signatures.keys_from_jwks(await published_keys(admin))
+    assert {first["signature"]["kid"], rotated["kid"]} <= set(keys)
+    claims = signatures.verify(second["signature"]["jws"], keys).claims
+    assert claims["holder"] == "Ewa Zielińska" and claims["number"] == after["number"]
+
+
+async def test_only_the_admin_rotates_signing_keys(training: Training) -> None:
+    answer = await training.partner.call("certification", "POST", "/v1/signing-keys/rotate")
+    assert answer.status_code == 403
