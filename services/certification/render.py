@@ -19,7 +19,10 @@ from shared.events import CourseSnapshot
 from shared.signatures import PDF_ATTACHMENT
 
 HERE = Path(__file__).parent
-TEMPLATE = HERE / "templates" / "certificate.typ"
+TEMPLATES = HERE / "templates"
+# A course chooses its design; each is one Typst file importing `common.typ`.
+DESIGNS = ("classic", "modern")
+DEFAULT_DESIGN = "classic"
 FONTS = HERE / "fonts"
 
 LABELS: dict[str, dict[str, str]] = {
@@ -120,12 +123,16 @@ def qr_svg(url: str) -> str:
 
 
 class CertificateRenderer:
-    """Keeps one Typst compiler (fonts loaded once); compiles one certificate at a time."""
+    """Keeps one Typst compiler per design (fonts loaded once); compiles one certificate at a
+    time."""
 
     def __init__(self) -> None:
-        self._compiler = typst.Compiler(
-            TEMPLATE, root=HERE, font_paths=[FONTS], ignore_system_fonts=True
-        )
+        self._compilers = {
+            design: typst.Compiler(
+                TEMPLATES / f"{design}.typ", root=HERE, font_paths=[FONTS], ignore_system_fonts=True
+            )
+            for design in DESIGNS
+        }
         self._lock = threading.Lock()
 
     def data(self, content: CertificateContent) -> dict[str, object]:
@@ -158,7 +165,8 @@ class CertificateRenderer:
 
     def render(self, content: CertificateContent) -> bytes:
         inputs = {"data": json.dumps(self.data(content), ensure_ascii=False)}
+        design = content.course.design if content.course.design in DESIGNS else DEFAULT_DESIGN
         with self._lock:
-            pdf = self._compiler.compile(format="pdf", sys_inputs=inputs, timestamp=0)
+            pdf = self._compilers[design].compile(format="pdf", sys_inputs=inputs, timestamp=0)
         assert isinstance(pdf, bytes)
         return pdf

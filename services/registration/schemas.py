@@ -81,7 +81,11 @@ class CourseFields(Strict):
     partner_ids: list[str] = Field(default_factory=list)
     hold_emails: bool = False
     validity_months: int | None = Field(default=None, ge=1, le=600)
-    design: Literal["classic"] = "classic"
+    design: Literal["classic", "modern"] = Field(
+        default="classic",
+        description="The certificate's look: `classic` (framed, centred) or `modern` (a band "
+        "with both logos on the left).",
+    )
     copy_to: list[EmailStr] = Field(default_factory=list, max_length=10)
 
     @model_validator(mode="after")
