@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import HTMLResponse, JSONResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse, Response, StreamingResponse
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from pydantic import BaseModel, Field, StringConstraints
 
 from services.certification import domain
+from services.certification.bundles import BundledCertificate, zipped
 from services.certification.domain import CertificateStatus
 from services.certification.issuing import Issuer
 from services.certification.keyring import Keyring
@@ -346,6 +348,50 @@ async def get_pdf(number: str, caller: Caller, store: Store) -> Response:
         bytes(doc["pdf"]),
         media_type="application/pdf",
         headers={"Content-Disposition": f'inline; filename="{number}.pdf"'},
+    )
+
+
+@router.get(
+    "/v1/courses/{course_id}/certificates.zip",
+    tags=["certificates"],
+    response_class=StreamingResponse,
+    summary="A ZIP of a course's valid certificates (yours only, for a partner)",
+    responses={200: {"content": {"application/zip": {}}}},
+)
+async def course_bundle(
+    course_id: str, caller: Caller, store: Store, issuer: IssuerDep
+) -> StreamingResponse:
+    """Every valid certificate of the course as `<number>.pdf`, plus `certificates.csv` listing
+    them. Written while it downloads; superseded and revoked certificates are left out."""
+    partner_id = None if caller.is_admin else caller.partner_id
+    certificates = store.valid_of_course(course_id, partner_id)
+    first = await anext(certificates, None)
+    if first is None:
+        raise Problem(404, f"No valid certificates of course {course_id} that you may see.")
+
+    async def bundled() -> AsyncIterator[BundledCertificate]:
+        assert first is not None
+        yield bundled_certificate(first, issuer)
+        async for doc in certificates:
+            yield bundled_certificate(doc, issuer)
+
+    code = first["course"]["code"]
+    return StreamingResponse(
+        zipped(bundled()),
+        media_type="application/zip",
+        headers={"Content-Disposition": f'attachment; filename="{code}-certificates.zip"'},
+    )
+
+
+def bundled_certificate(doc: Document, issuer: Issuer) -> BundledCertificate:
+    return BundledCertificate(
+        number=doc["_id"],
+        holder=doc["holder"]["full_name"],
+        issued_on=doc["issued_on"],
+        valid_until=doc.get("valid_until"),
+        verification_url=issuer.verification_url(doc["verification_code"]),
+        pdf=bytes(doc["pdf"]),
+        created_at=doc["created_at"],
     )
 
 

@@ -3,6 +3,7 @@ counters, and the partner keys it learns from registration's events."""
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Any
 
@@ -32,6 +33,7 @@ class CertificationStore:
         )
         # The embedded server uses single-field indexes only: this one serves the look-ups.
         await self.certificates.create_index("enrolment_id")
+        await self.certificates.create_index("course.id")
         await self.certificates.create_index("verification_code", unique=True)
         await self.keys.create_index("key_hash", unique=True)
 
@@ -113,6 +115,18 @@ class CertificationStore:
     ) -> Document | None:
         projection = None if with_pdf else {"pdf": 0}
         return await self.certificates.find_one({"_id": number}, projection, session=session)
+
+    async def valid_of_course(
+        self, course_id: str, partner_id: str | None
+    ) -> AsyncIterator[Document]:
+        """The course's valid certificates with their PDFs, by number, one at a time."""
+        query: Document = {"course.id": course_id, "status": "valid"}
+        if partner_id is not None:
+            query["partner_id"] = partner_id
+        # Small batches: each document carries its PDF.
+        found = self.certificates.find(query).sort("_id", ASCENDING).batch_size(20)
+        async for doc in found:
+            yield doc
 
     async def by_code(self, code: str) -> Document | None:
         return await self.certificates.find_one({"verification_code": code.lower()}, {"pdf": 0})

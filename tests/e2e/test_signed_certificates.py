@@ -1,7 +1,11 @@
 """Every certificate is signed: anyone can fetch the keys and check the signed data, and the
-verification API checks it too — across a key rotation."""
+verification API checks it too — across a key rotation. A course's certificates download as
+one ZIP."""
 
 from __future__ import annotations
+
+import io
+import zipfile
 
 import httpx
 
@@ -62,3 +66,31 @@ async def test_certificates_stay_verifiable_across_a_signing_key_rotation(
 async def test_only_the_admin_rotates_signing_keys(training: Training) -> None:
     answer = await training.partner.call("certification", "POST", "/v1/signing-keys/rotate")
     assert answer.status_code == 403
+
+
+async def test_a_partner_downloads_its_course_certificates_as_one_zip(
+    training: Training, admin: Api
+) -> None:
+    first = await certify(training, "z1", "Мария Иванова")
+    second = await certify(training, "z2", "Ewa Zielińska")
+    path = f"/v1/courses/{training.course['id']}/certificates.zip"
+
+    answer = await training.partner.call("certification", "GET", path)
+
+    assert answer.status_code == 200
+    assert answer.headers["content-type"] == "application/zip"
+    archive = zipfile.ZipFile(io.BytesIO(answer.content))
+    assert sorted(archive.namelist()) == sorted(
+        [f"{first['number']}.pdf", f"{second['number']}.pdf", "certificates.csv"]
+    )
+    index = archive.read("certificates.csv").decode("utf-8-sig")
+    assert "Мария Иванова" in index and "Ewa Zielińska" in index
+    stranger = await admin.create_partner("Another town")
+    other = admin.as_partner(stranger["api_key"])
+
+    async def key_known() -> bool:
+        probe = await other.call("certification", "GET", path)
+        return probe.status_code == 404
+
+    await eventually(key_known, what="certification to learn the new partner's key")
+    await other.close()
