@@ -5,6 +5,10 @@ from collections.abc import AsyncIterator
 
 import pytest
 
+from services.certification.issuing import Issuer
+from services.certification.keyring import Keyring
+from services.certification.render import CertificateRenderer
+from services.certification.store import CertificationStore
 from shared import outbox
 from shared.consuming import PROCESSED_EVENTS
 from shared.mongo import Database, connect
@@ -19,3 +23,18 @@ async def database(stack: Stack) -> AsyncIterator[Database]:
     await database.ensure_collections("state", "certificates", PROCESSED_EVENTS, outbox.COLLECTION)
     yield database
     await client.close()
+
+
+@pytest.fixture(scope="session")
+def renderer() -> CertificateRenderer:
+    return CertificateRenderer()
+
+
+@pytest.fixture
+async def issuer(database: Database, renderer: CertificateRenderer) -> Issuer:
+    """Certification's issuer on a fresh database, with its indexes and first signing key."""
+    store = CertificationStore(database)
+    await store.ensure_indexes()
+    keyring = Keyring(database)
+    await keyring.load()
+    return Issuer(store, renderer, keyring, "https://verify.example")

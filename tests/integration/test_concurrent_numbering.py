@@ -8,11 +8,8 @@ import uuid
 from datetime import date
 
 from services.certification.issuing import Issuer
-from services.certification.keyring import Keyring
-from services.certification.render import CertificateRenderer
-from services.certification.store import CertificationStore
 from shared.events import EnrolmentCompletedV1, Holder
-from shared.mongo import Database, Document, Session
+from shared.mongo import Document, Session
 from tests.unit.samples import course
 
 
@@ -31,12 +28,7 @@ def completion(n: int) -> EnrolmentCompletedV1:
     )
 
 
-async def test_concurrent_completions_never_share_or_skip_a_number(database: Database) -> None:
-    store = CertificationStore(database)
-    await store.ensure_indexes()
-    keyring = Keyring(database)
-    await keyring.load()
-    issuer = Issuer(store, CertificateRenderer(), keyring, "https://verify.example")
+async def test_concurrent_completions_never_share_or_skip_a_number(issuer: Issuer) -> None:
 
     async def issue(n: int) -> Document | None:
         async def work(session: Session) -> Document | None:

@@ -5,38 +5,19 @@ from __future__ import annotations
 
 import io
 import uuid
-from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime, timedelta
 
-import pytest
 from pypdf import PdfReader
 
 from services.certification.domain import signed_claims
 from services.certification.issuing import Issuer
-from services.certification.keyring import Keyring
-from services.certification.render import CertificateRenderer
-from services.certification.store import CertificationStore
 from shared import signatures
 from shared.events import EnrolmentCompletedV1, EnrolmentCorrectedV1, Holder
-from shared.mongo import Database, Document, Session
+from shared.mongo import Document, Session
 from tests.unit.samples import course
 
 FIRST = Holder(full_name="Ivan Petorv", email="ivan@example.bg")
 FIXED = Holder(full_name="Иван Петров", email="ivan.petrov@example.bg")
-
-
-@pytest.fixture(scope="module")
-def renderer() -> CertificateRenderer:
-    return CertificateRenderer()
-
-
-@pytest.fixture
-async def issuer(database: Database, renderer: CertificateRenderer) -> AsyncIterator[Issuer]:
-    store = CertificationStore(database)
-    await store.ensure_indexes()
-    keyring = Keyring(database)
-    await keyring.load()
-    yield Issuer(store, renderer, keyring, "https://verify.example")
 
 
 def completed(enrolment_id: str, holder: Holder = FIRST) -> EnrolmentCompletedV1:
@@ -60,6 +41,20 @@ def corrected(enrolment_id: str, holder: Holder = FIXED, minutes: int = 0) -> En
     )
 
 
+async def issue(issuer: Issuer, enrolment_id: str) -> Document | None:
+    async def work(session: Session) -> Document | None:
+        return await issuer.issue(session, completed(enrolment_id))
+
+    return await issuer.database.in_transaction(work)
+
+
+async def correct(issuer: Issuer, enrolment_id: str) -> Document | None:
+    async def work(session: Session) -> Document | None:
+        return await issuer.correct(session, corrected(enrolment_id))
+
+    return await issuer.database.in_transaction(work)
+
+
 async def certificates_of(issuer: Issuer, enrolment_id: str) -> list[Document]:
     found = issuer.store.certificates.find({"enrolment_id": enrolment_id}).sort("version", 1)
     return [doc async for doc in found]
@@ -75,14 +70,8 @@ async def test_a_correction_reissues_a_new_version_that_supersedes_the_first(
 ) -> None:
     enrolment_id = uuid.uuid4().hex
 
-    async def issue(session: Session) -> Document | None:
-        return await issuer.issue(session, completed(enrolment_id))
-
-    async def correct(session: Session) -> Document | None:
-        return await issuer.correct(session, corrected(enrolment_id))
-
-    first = await issuer.database.in_transaction(issue)
-    second = await issuer.database.in_transaction(correct)
+    first = await issue(issuer, enrolment_id)
+    second = await correct(issuer, enrolment_id)
 
     assert first is not None and second is not None
     old, new = await certificates_of(issuer, enrolment_id)
@@ -102,16 +91,10 @@ async def test_a_correction_reissues_a_new_version_that_supersedes_the_first(
 async def test_a_replayed_correction_or_completion_issues_nothing_more(issuer: Issuer) -> None:
     enrolment_id = uuid.uuid4().hex
 
-    async def issue(session: Session) -> Document | None:
-        return await issuer.issue(session, completed(enrolment_id))
-
-    async def correct(session: Session) -> Document | None:
-        return await issuer.correct(session, corrected(enrolment_id))
-
-    await issuer.database.in_transaction(issue)
-    await issuer.database.in_transaction(correct)
-    assert await issuer.database.in_transaction(correct) is None
-    assert await issuer.database.in_transaction(issue) is None
+    await issue(issuer, enrolment_id)
+    await correct(issuer, enrolment_id)
+    assert await correct(issuer, enrolment_id) is None
+    assert await issue(issuer, enrolment_id) is None
 
     statuses = [doc["status"] for doc in await certificates_of(issuer, enrolment_id)]
     assert statuses == ["superseded", "valid"]
@@ -120,17 +103,11 @@ async def test_a_replayed_correction_or_completion_issues_nothing_more(issuer: I
 async def test_a_revoked_certificate_is_not_reissued_by_a_correction(issuer: Issuer) -> None:
     enrolment_id = uuid.uuid4().hex
 
-    async def issue(session: Session) -> Document | None:
-        return await issuer.issue(session, completed(enrolment_id))
-
-    async def correct(session: Session) -> Document | None:
-        return await issuer.correct(session, corrected(enrolment_id))
-
-    first = await issuer.database.in_transaction(issue)
+    first = await issue(issuer, enrolment_id)
     assert first is not None
     await issuer.revoke(first["_id"], "issued by mistake")
 
-    assert await issuer.database.in_transaction(correct) is None
+    assert await correct(issuer, enrolment_id) is None
     [only] = await certificates_of(issuer, enrolment_id)
     assert only["status"] == "revoked"
 
@@ -145,11 +122,8 @@ async def test_a_correction_that_arrives_before_the_completion_is_printed_on_the
         await issuer.correct(session, corrected(enrolment_id, FIXED, minutes=5))
         await issuer.correct(session, corrected(enrolment_id, older, minutes=1))
 
-    async def issue(session: Session) -> Document | None:
-        return await issuer.issue(session, completed(enrolment_id))
-
     await issuer.database.in_transaction(correct_twice_out_of_order)
-    await issuer.database.in_transaction(issue)
+    await issue(issuer, enrolment_id)
 
     [only] = await certificates_of(issuer, enrolment_id)
     assert (only["version"], only["status"]) == (1, "valid")

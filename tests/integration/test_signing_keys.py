@@ -12,8 +12,6 @@ from services.certification.api import signature_check
 from services.certification.domain import signed_claims
 from services.certification.issuing import Issuer
 from services.certification.keyring import Keyring
-from services.certification.render import CertificateRenderer
-from services.certification.store import CertificationStore
 from shared import signatures
 from shared.events import EnrolmentCompletedV1, Holder
 from shared.mongo import Database, Document, Session
@@ -50,13 +48,9 @@ async def test_a_fresh_database_gets_one_key_that_every_instance_then_shares(
 
 
 async def test_after_a_rotation_old_certificates_still_verify_and_new_ones_use_the_new_key(
-    database: Database,
+    database: Database, issuer: Issuer
 ) -> None:
-    store = CertificationStore(database)
-    await store.ensure_indexes()
-    keyring = Keyring(database)
-    await keyring.load()
-    issuer = Issuer(store, CertificateRenderer(), keyring, "https://verify.example")
+    keyring = issuer.keyring
     before = await issue_one(issuer)
     old_kid = keyring.active.kid
 
@@ -75,12 +69,8 @@ async def test_after_a_rotation_old_certificates_still_verify_and_new_ones_use_t
     assert elsewhere.active.kid == fresh.kid
 
 
-async def test_the_pdf_carries_the_signed_data_of_what_it_prints(database: Database) -> None:
-    store = CertificationStore(database)
-    await store.ensure_indexes()
-    keyring = Keyring(database)
-    await keyring.load()
-    issuer = Issuer(store, CertificateRenderer(), keyring, "https://verify.example")
+async def test_the_pdf_carries_the_signed_data_of_what_it_prints(issuer: Issuer) -> None:
+    keyring = issuer.keyring
 
     certificate = await issue_one(issuer)
 
@@ -92,13 +82,9 @@ async def test_the_pdf_carries_the_signed_data_of_what_it_prints(database: Datab
 
 
 async def test_a_certificate_edited_in_the_database_behind_its_signature_fails_verification(
-    database: Database,
+    issuer: Issuer,
 ) -> None:
-    store = CertificationStore(database)
-    await store.ensure_indexes()
-    keyring = Keyring(database)
-    await keyring.load()
-    issuer = Issuer(store, CertificateRenderer(), keyring, "https://verify.example")
+    store, keyring = issuer.store, issuer.keyring
     certificate = await issue_one(issuer)
     assert (await signature_check(certificate, keyring)).valid  # type: ignore[union-attr]
 
