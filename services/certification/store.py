@@ -81,7 +81,9 @@ class CertificationStore:
             .sort("version", DESCENDING)
             .limit(1)
         )
-        return next(iter([doc async for doc in found]), None)
+        async for doc in found:
+            return doc
+        return None
 
     async def supersede(self, session: Session, number: str, by: str) -> None:
         # Nested, like the revocation: the embedded server keeps a datetime inside a document.

@@ -174,35 +174,21 @@ class Registrar:
             return existing, False
         return doc, True
 
-    async def enrol_many(
-        self, course: Document, partner_id: str, rows: list[EnrolmentIn]
-    ) -> EnrolResult:
-        result = EnrolResult()
-        for start in range(0, len(rows), BULK_BATCH):
-            await self._enrol_batch(course, partner_id, rows[start : start + BULK_BATCH], result)
-        return result
-
     async def _enrol_batch(
         self, course: Document, partner_id: str, rows: list[EnrolmentIn], result: EnrolResult
     ) -> None:
-        keep = result.keep_documents
-
-        async def work(session: Session, look_up: bool) -> tuple[list[Document], int, int]:
-            existing: dict[str, Document] = {}
+        async def work(session: Session, look_up: bool) -> tuple[int, int]:
+            known: set[str] = set()
             if look_up:
                 refs = [row.external_ref for row in rows]
                 found = await self.store.enrolments_by_ref(session, partner_id, course["_id"], refs)
-                existing = {doc["external_ref"]: doc for doc in found}
+                known = {doc["external_ref"] for doc in found}
             fresh: dict[str, Document] = {}
-            out: list[Document] = []
             for row in rows:
-                doc = existing.get(row.external_ref) or fresh.get(row.external_ref)
-                if doc is None:
-                    doc = self._new_enrolment(course, partner_id, row)
-                    fresh[row.external_ref] = doc
-                out.append(doc)
+                if row.external_ref not in known and row.external_ref not in fresh:
+                    fresh[row.external_ref] = self._new_enrolment(course, partner_id, row)
             await self.store.insert_enrolments(session, list(fresh.values()))
-            return out, len(fresh), len(rows) - len(fresh)
+            return len(fresh), len(rows) - len(fresh)
 
         # Most rows are new trainees, so the first attempt inserts without looking anyone up (a
         # `$in` over refs is a collection scan on the embedded server): the unique index on
@@ -211,15 +197,13 @@ class Registrar:
         attempts = (False, True, True)
         for attempt, look_up in enumerate(attempts, start=1):
             try:
-                docs, accepted, duplicates = await self.database.in_transaction(
+                accepted, duplicates = await self.database.in_transaction(
                     partial(work, look_up=look_up)
                 )
                 break
             except (BulkWriteError, DuplicateKeyError):
                 if attempt == len(attempts):
                     raise
-        if keep:
-            result.enrolments.extend(docs)
         result.accepted += accepted
         result.duplicates += duplicates
 
@@ -463,8 +447,6 @@ class Registrar:
 class EnrolResult:
     accepted: int = 0
     duplicates: int = 0
-    enrolments: list[Document] = field(default_factory=list)
-    keep_documents: bool = True  # a bulk upload counts; it does not keep 100,000 documents
 
 
 @dataclass
@@ -472,7 +454,7 @@ class BulkOutcome:
     rows: int = 0
     rejected_total: int = 0
     rejected: list[RowError] = field(default_factory=list)
-    enrolled: EnrolResult = field(default_factory=lambda: EnrolResult(keep_documents=False))
+    enrolled: EnrolResult = field(default_factory=EnrolResult)
 
     def reject(self, row: Row, errors: list[dict[str, str]]) -> None:
         self.rejected_total += 1
