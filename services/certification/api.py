@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends
 from fastapi.responses import HTMLResponse, JSONResponse, Response, StreamingResponse
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from pydantic import BaseModel, Field, StringConstraints
@@ -20,6 +20,7 @@ from services.certification.keyring import Keyring
 from services.certification.render import long_date
 from services.certification.store import CertificationStore
 from shared import signatures
+from shared.app_state import from_app_state
 from shared.auth import Principal, current_admin, current_principal
 from shared.mongo import Document
 from shared.problems import Problem
@@ -125,24 +126,9 @@ PAGE_TEXT = {
 }
 
 
-async def issuer_of(request: Request) -> Issuer:
-    value: Issuer = request.app.state.issuer
-    return value
-
-
-async def store_of(request: Request) -> CertificationStore:
-    value: CertificationStore = request.app.state.store
-    return value
-
-
-async def keyring_of(request: Request) -> Keyring:
-    value: Keyring = request.app.state.keyring
-    return value
-
-
-IssuerDep = Annotated[Issuer, Depends(issuer_of)]
-KeyringDep = Annotated[Keyring, Depends(keyring_of)]
-Store = Annotated[CertificationStore, Depends(store_of)]
+IssuerDep = Annotated[Issuer, Depends(from_app_state("issuer", Issuer))]
+KeyringDep = Annotated[Keyring, Depends(from_app_state("keyring", Keyring))]
+Store = Annotated[CertificationStore, Depends(from_app_state("store", CertificationStore))]
 
 
 class PartyOut(BaseModel):

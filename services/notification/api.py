@@ -5,10 +5,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel
 
 from services.notification.store import NotificationStore
+from shared.app_state import from_app_state
 from shared.auth import Principal, current_admin
 
 router = APIRouter(prefix="/v1")
@@ -25,15 +26,10 @@ class DeliveryOut(BaseModel):
     last_error: str | None = None
 
 
-async def store_of(request: Request) -> NotificationStore:
-    value: NotificationStore = request.app.state.store
-    return value
-
-
 @router.get("/deliveries", response_model=list[DeliveryOut], tags=["deliveries"])
 async def deliveries(
     _: Admin,
-    store: Annotated[NotificationStore, Depends(store_of)],
+    store: Annotated[NotificationStore, Depends(from_app_state("store", NotificationStore))],
     enrolment_id: str | None = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> list[DeliveryOut]:

@@ -5,11 +5,12 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated
 
-from fastapi import Depends, Query, Request
+from fastapi import Depends, Query
 
 from services.registration.commands import Registrar
 from services.registration.schemas import EnrolmentOut
 from services.registration.store import RegistrationStore
+from shared.app_state import from_app_state
 from shared.auth import Principal, current_admin, current_principal
 from shared.mongo import Document
 from shared.problems import Problem
@@ -22,20 +23,8 @@ Cursor = Annotated[
 ]
 
 
-# Async, though they only read app state: FastAPI runs a plain `def` dependency in a worker
-# thread, a hop that costs more than the lookup.
-async def registrar(request: Request) -> Registrar:
-    value: Registrar = request.app.state.registrar
-    return value
-
-
-async def store(request: Request) -> RegistrationStore:
-    value: RegistrationStore = request.app.state.store
-    return value
-
-
-Reg = Annotated[Registrar, Depends(registrar)]
-Store = Annotated[RegistrationStore, Depends(store)]
+Reg = Annotated[Registrar, Depends(from_app_state("registrar", Registrar))]
+Store = Annotated[RegistrationStore, Depends(from_app_state("store", RegistrationStore))]
 
 
 def partner_only(caller: Principal) -> str:
