@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from services.certification import api, handlers
+from services.certification import api, credentials_api, handlers
 from services.certification.issuing import Issuer
 from services.certification.keyring import Keyring
+from services.certification.openbadges import Publisher
 from services.certification.render import CertificateRenderer
 from services.certification.settings import CertificationSettings
 from services.certification.store import CertificationStore
-from shared import topics
+from shared import data_integrity, topics
 from shared.lifecycle import build_core, build_http_app
 
 NAME = "certification"
@@ -40,10 +41,12 @@ def create_app(settings: CertificationSettings | None = None) -> FastAPI:
         core,
         title="Attesta certification",
         description="Certificates: issue, download, verify, revoke.",
-        routers=[api.router],
+        routers=[api.router, credentials_api.router],
         keys=store,
     )
     app.state.store = store
     app.state.issuer = issuer
     app.state.keyring = keyring
+    base_url = settings.public_base_url.rstrip("/")
+    app.state.publisher = Publisher(base_url, data_integrity.did_web(base_url))
     return app

@@ -9,11 +9,11 @@ from typing import Any
 
 from typst import TypstError
 
-from services.certification import domain
+from services.certification import domain, status_lists
 from services.certification.domain import CertificateStatus
 from services.certification.keyring import Keyring
 from services.certification.render import CertificateContent, CertificateRenderer
-from services.certification.store import CertificationStore
+from services.certification.store import STATUS_SERIES, CertificationStore
 from shared import outbox, topics
 from shared.consuming import PoisonEvent
 from shared.events import (
@@ -122,6 +122,7 @@ class Issuer:
         sequence = await self.store.next_sequence(session, domain.series_key(prefix, year))
         number = domain.format_number(prefix, year, sequence)
         code = domain.new_verification_code()
+        status = status_lists.entry_for(await self.store.next_sequence(session, STATUS_SERIES))
         valid_until = domain.valid_until(grant.issued_on, grant.course.validity_months)
         certificate: dict[str, Any] = {
             "_id": number,
@@ -135,6 +136,8 @@ class Issuer:
             "issued_on": grant.issued_on.isoformat(),
             "valid_until": valid_until.isoformat() if valid_until else None,
             "status": CertificateStatus.VALID.value,
+            # Its bit in the published status lists: set once it is revoked or superseded.
+            "status_entry": {"list": status.list_id, "index": status.index},
             "created_at": datetime.now(UTC),
         }
         certificate["signature"] = self.keyring.sign(domain.signed_claims(certificate))

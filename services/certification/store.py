@@ -11,6 +11,9 @@ from pymongo import ASCENDING, DESCENDING, ReturnDocument
 
 from shared.mongo import Database, Document, Session, merge_into
 
+# The counter that hands out status-list bits, one per certificate version, never reused.
+STATUS_SERIES = "status-list"
+
 
 class CertificationStore:
     def __init__(self, database: Database) -> None:
@@ -35,6 +38,8 @@ class CertificationStore:
         await self.certificates.create_index("enrolment_id")
         await self.certificates.create_index("course.id")
         await self.certificates.create_index("verification_code", unique=True)
+        # Few certificates are revoked or superseded: the status lists find them by this.
+        await self.certificates.create_index("status")
         await self.keys.create_index("key_hash", unique=True)
 
     async def _drop_unique_enrolment_index(self) -> None:
@@ -73,6 +78,23 @@ class CertificationStore:
         )
         assert doc is not None
         return int(doc["seq"])
+
+    async def issued_count(self) -> int:
+        """How many certificates have been given a status-list bit (the last sequence drawn)."""
+        doc = await self.counters.find_one({"_id": STATUS_SERIES})
+        return 0 if doc is None else int(doc["seq"])
+
+    async def withdrawn_bits(self, list_id: int) -> list[int]:
+        """The status-list bits of the list's revoked and superseded certificates."""
+        bits: list[int] = []
+        for status in ("revoked", "superseded"):
+            # One equality query each: the embedded server serves `$in` without the index.
+            found = self.certificates.find({"status": status}, {"status_entry": 1})
+            async for doc in found:
+                entry = doc.get("status_entry")
+                if entry is not None and entry["list"] == list_id:
+                    bits.append(int(entry["index"]))
+        return bits
 
     async def latest_for(self, session: Session, enrolment_id: str) -> Document | None:
         """The enrolment's newest certificate version (the one not superseded), if any."""

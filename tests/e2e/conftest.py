@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import Services, Stack
+from tests.conftest import Services, Stack, eventually
 from tests.e2e.api_client import Api, course_body
 
 
@@ -39,6 +39,18 @@ class Training:
 
     def emails(self) -> list[EmailMessage]:
         return [m for m in self.stack.emails() if f".{self.tag}@" in str(m["To"])]
+
+    async def certify(self, ref: str, name: str) -> dict[str, Any]:
+        """Enrols a trainee, completes the enrolment, and returns its certificate once issued."""
+        partner = self.partner
+        enrolment_id = await partner.enrol(self.course["id"], ref, name, self.address(ref))
+        await partner.ok("registration", "POST", f"/v1/enrolments/{enrolment_id}/complete")
+
+        async def certified() -> str | None:
+            number: str | None = (await partner.enrolment(enrolment_id))["certificate_number"]
+            return number
+
+        return await partner.certificate(await eventually(certified, what="the certificate"))
 
 
 @pytest.fixture

@@ -16,7 +16,7 @@ from typing import Any, Protocol
 import httpx
 import pytest
 
-from tests.conftest import ADMIN_KEY, Services, eventually
+from tests.conftest import ADMIN_KEY, Services
 from tests.e2e.api_client import course_body
 from tests.e2e.conftest import Training
 
@@ -249,16 +249,7 @@ async def test_verify_pdf_finds_a_downloaded_certificate_genuine_with_the_publis
     attesta: Attesta, training: Training, tmp_path: Path
 ) -> None:
     partner = training.partner
-    enrolment_id = await partner.enrol(
-        training.course["id"], "v1", "Анна Смирнова", training.address("v1")
-    )
-    await partner.ok("registration", "POST", f"/v1/enrolments/{enrolment_id}/complete")
-
-    async def certified() -> str | None:
-        number: str | None = (await partner.enrolment(enrolment_id))["certificate_number"]
-        return number
-
-    number = await eventually(certified, what="the certificate")
+    number = (await training.certify("v1", "Анна Смирнова"))["number"]
     pdf = await partner.call("certification", "GET", f"/v1/certificates/{number}/pdf")
     path = tmp_path / f"{number}.pdf"
     path.write_bytes(pdf.content)

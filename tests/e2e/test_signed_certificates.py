@@ -15,19 +15,6 @@ from tests.e2e.api_client import Api
 from tests.e2e.conftest import Training
 
 
-async def certify(training: Training, ref: str, name: str) -> dict[str, object]:
-    partner = training.partner
-    enrolment_id = await partner.enrol(training.course["id"], ref, name, training.address(ref))
-    await partner.ok("registration", "POST", f"/v1/enrolments/{enrolment_id}/complete")
-
-    async def certified() -> str | None:
-        number: str | None = (await partner.enrolment(enrolment_id))["certificate_number"]
-        return number
-
-    number = await eventually(certified, what="the certificate")
-    return await partner.certificate(number)
-
-
 async def published_keys(admin: Api) -> dict[str, object]:
     async with httpx.AsyncClient() as http:
         answer = await http.get(admin.urls["certification"] + signatures.KEYS_PATH)
@@ -40,7 +27,7 @@ async def published_keys(admin: Api) -> dict[str, object]:
 async def test_certificates_stay_verifiable_across_a_signing_key_rotation(
     training: Training, admin: Api
 ) -> None:
-    before = await certify(training, "s1", "Мария Иванова")
+    before = await training.certify("s1", "Мария Иванова")
     code_before = str(before["verification_url"]).rsplit("/", 1)[1]
     first = await training.partner.verify(code_before)
     assert first["valid"] is True and first["signature"]["valid"] is True
@@ -48,7 +35,7 @@ async def test_certificates_stay_verifiable_across_a_signing_key_rotation(
     assert "Ed25519" in page.text and first["signature"]["kid"][:12] in page.text
 
     rotated = await admin.ok("certification", "POST", "/v1/signing-keys/rotate")
-    after = await certify(training, "s2", "Ewa Zielińska")
+    after = await training.certify("s2", "Ewa Zielińska")
     code_after = str(after["verification_url"]).rsplit("/", 1)[1]
     second = await training.partner.verify(code_after)
 
@@ -71,8 +58,8 @@ async def test_only_the_admin_rotates_signing_keys(training: Training) -> None:
 async def test_a_partner_downloads_its_course_certificates_as_one_zip(
     training: Training, admin: Api
 ) -> None:
-    first = await certify(training, "z1", "Мария Иванова")
-    second = await certify(training, "z2", "Ewa Zielińska")
+    first = await training.certify("z1", "Мария Иванова")
+    second = await training.certify("z2", "Ewa Zielińska")
     path = f"/v1/courses/{training.course['id']}/certificates.zip"
 
     answer = await training.partner.call("certification", "GET", path)
