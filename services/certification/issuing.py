@@ -60,6 +60,21 @@ class Issuer:
     def verification_url(self, code: str) -> str:
         return f"{self.public_base_url}/verify/{code}"
 
+    def content(self, certificate: Document) -> CertificateContent:
+        """What the PDF of a stored certificate prints. Rendering it again gives the same bytes
+        (the renderer is deterministic), which is how a lost PDF would be recovered."""
+        valid_until = certificate.get("valid_until")
+        return CertificateContent(
+            number=certificate["_id"],
+            holder=certificate["holder"]["full_name"],
+            course=CourseSnapshot.model_validate(certificate["course"]),
+            issued_on=date.fromisoformat(certificate["issued_on"]),
+            valid_until=date.fromisoformat(valid_until) if valid_until else None,
+            verification_url=self.verification_url(certificate["verification_code"]),
+            replaces=certificate.get("replaces"),
+            signature=certificate.get("signature"),
+        )
+
     async def issue(self, session: Session, completed: EnrolmentCompletedV1) -> Document | None:
         """Issue the enrolment's certificate, unless it has one: a replayed or repeated
         completion never makes a second certificate. A correction that arrived first (it
@@ -141,23 +156,13 @@ class Issuer:
             "created_at": datetime.now(UTC),
         }
         certificate["signature"] = self.keyring.sign(domain.signed_claims(certificate))
-        content = CertificateContent(
-            number=number,
-            holder=grant.holder.full_name,
-            course=grant.course,
-            issued_on=grant.issued_on,
-            valid_until=valid_until,
-            verification_url=self.verification_url(code),
-            replaces=grant.replaces,
-            signature=certificate["signature"],
-        )
+        content = self.content(certificate)
         try:
-            certificate["pdf"] = await asyncio.to_thread(self.renderer.render, content)
+            pdf = await asyncio.to_thread(self.renderer.render, content)
         except TypstError as error:
             # The course's data cannot be typeset (e.g. a broken logo): retrying cannot help.
             raise PoisonEvent(f"certificate cannot be rendered: {error.message}") from error
-        pdf = certificate["pdf"]
-        await self.store.insert(session, certificate)
+        await self.store.insert(session, certificate, pdf)
         event = new_event(
             CertificateIssuedV1(
                 certificate_number=number,

@@ -74,7 +74,9 @@ async def test_the_pdf_carries_the_signed_data_of_what_it_prints(issuer: Issuer)
 
     certificate = await issue_one(issuer)
 
-    reader = PdfReader(io.BytesIO(bytes(certificate["pdf"])))
+    pdf = await issuer.store.pdf_of(certificate["_id"])
+    assert pdf is not None
+    reader = PdfReader(io.BytesIO(pdf))
     [attached] = reader.attachments[signatures.PDF_ATTACHMENT]
     verified = signatures.verify(attached.decode(), await keyring.public_keys())
     assert verified.claims == signed_claims(certificate)
