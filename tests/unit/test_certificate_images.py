@@ -1,14 +1,19 @@
 """Every language in every design, drawn to pixels (pypdfium2, as a viewer would): one A4
-landscape page, names with diacritics and Cyrillic extractable as text, nothing off the page."""
+landscape page, names with diacritics and Cyrillic extractable as text, nothing off the page,
+and a QR code that a reader (zxing-cpp) scans to the verification address."""
 
 from __future__ import annotations
 
+import io
 from collections.abc import Iterator
 
 import pypdfium2
 import pytest
+import zxingcpp
+from PIL import Image
 
-from services.certification.render import DESIGNS, CertificateRenderer
+from services.certification.domain import new_verification_code
+from services.certification.render import DESIGNS, CertificateRenderer, qr_code
 from services.certification.samples import SAMPLES, sample_content
 
 A4_LANDSCAPE = (841.89, 595.28)  # points
@@ -43,6 +48,9 @@ def test_each_language_renders_in_each_design_with_its_text_readable(
         image = page.render(scale=0.5).to_pil().convert("L")
         inked = sum(image.histogram()[:200])  # pixels darker than light grey
         assert inked > image.width * image.height * 0.02, "the page is (nearly) blank"
+        # At 150 dpi, about what a phone camera resolves from a printed page.
+        scanned = zxingcpp.read_barcodes(page.render(scale=150 / 72).to_pil())
+        assert [code.text for code in scanned] == [content.verification_url]
 
 
 @pytest.mark.parametrize("design", DESIGNS)
@@ -62,3 +70,12 @@ def test_a_very_long_name_and_title_shrink_to_stay_on_the_page(
         for index in range(textpage.count_chars()):
             left, bottom, right, top = textpage.get_charbox(index)
             assert left >= 0 and bottom >= 0 and right <= width and top <= height
+
+
+def test_the_qr_code_of_any_verification_address_scans() -> None:
+    for _ in range(50):
+        url = f"https://certificates.frmb.bg/verify/{new_verification_code()}"
+        png = io.BytesIO()
+        qr_code(url).save(png, kind="png", scale=4, border=4)
+        scanned = zxingcpp.read_barcodes(Image.open(png))
+        assert [code.text for code in scanned] == [url]
