@@ -1,8 +1,15 @@
-"""`make bench`: how fast the registration service enrols, as ratios against raw baselines
-measured in the same run on the same machine (absolute figures on a noisy 2-core box mean
-little; a ratio to what the same box does without the service means more).
+"""`make bench`: how fast the services work, as ratios against raw baselines measured in the
+same run on the same machine (absolute figures on a noisy 2-core box mean little; a ratio to
+what the same box does without the service means more).
 
-Starts its own stack on free ports, so it runs next to `make run` and never touches `.data/`.
+- render: the certificate renderer (Typst) against WeasyPrint drawing the same certificate,
+  in this process, no stack;
+- single, bulk: registration's enrolments against bare FastAPI / PyMongo, on a stack running
+  registration only (unless --all-services);
+- issue: completions to certificate.issued through certification, on a stack running all three
+  services, against Typst's raw rendering rate.
+
+Each stack is started on free ports, so it runs next to `make run` and never touches `.data/`.
 """
 
 from __future__ import annotations
@@ -23,8 +30,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from types import FrameType
 
-from bench import scenarios
-from bench.figures import RunFigures
+from bench import issuing, rendering, scenarios, storage
+from bench.figures import IssueFigures, RendererFigures, RunFigures
 from bench.report import progress, table
 from bench.stack import SERVICES, Stack, running_stack
 from bench.tenant import create_tenant
@@ -32,6 +39,7 @@ from bench.tenant import create_tenant
 RESULTS = Path(__file__).parent / "results"
 DEFAULT_SIZES = (1_000, 10_000, 100_000)
 QUICK_SIZES = (100, 1_000)
+MEASUREMENTS = ("render", "single", "bulk", "issue", "storage")
 
 
 def sizes(text: str) -> list[int]:
@@ -59,7 +67,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--quick",
         action="store_true",
-        help="a smoke run: 200 single requests, bulk sizes 100 and 1,000 (unless --sizes)",
+        help="a smoke run: 200 single requests, bulk sizes 100 and 1,000 (unless --sizes), "
+        "2 short rounds of rendering, 50 certificates issued",
     )
     parser.add_argument(
         "--sizes",
@@ -74,11 +83,43 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         default=2,
         help="single enrolments alternate baseline and service in this many rounds (2)",
     )
-    parser.add_argument("--only", choices=("single", "bulk"), help="run one measurement")
+    parser.add_argument(
+        "--only",
+        choices=MEASUREMENTS,
+        help="run one measurement (render needs no stack; issue starts all three services)",
+    )
+    parser.add_argument(
+        "--render-rounds",
+        type=positive,
+        help="rendering alternates Typst and WeasyPrint in this many rounds (5; quick 2)",
+    )
+    parser.add_argument(
+        "--typst-renders", type=positive, help="Typst PDFs per round (200; quick 20)"
+    )
+    parser.add_argument(
+        "--weasyprint-renders", type=positive, help="WeasyPrint PDFs per round (20; quick 1)"
+    )
+    parser.add_argument(
+        "--storage-certificates",
+        type=positive,
+        help="certificates issued for the PDF storage measurement (300; quick 50)",
+    )
+    parser.add_argument(
+        "--certificates",
+        type=positive,
+        help="trainees completed at once in the issue measurement (500; quick 50)",
+    )
+    parser.add_argument(
+        "--attendance-batch",
+        type=positive,
+        default=100,
+        help="trainees per attendance POST in the issue measurement (100)",
+    )
     parser.add_argument(
         "--all-services",
         action="store_true",
-        help="also start certification and notification (idle, they only add noise)",
+        help="single, bulk: also start certification and notification (idle, they only add "
+        "noise); issue always starts them",
     )
     parser.add_argument(
         "--keep", action="store_true", help="keep the stack's temporary directory (logs, data)"
@@ -91,7 +132,21 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         args.sizes = list(QUICK_SIZES if args.quick else DEFAULT_SIZES)
     if args.requests is None:
         args.requests = 200 if args.quick else 2000
+    if args.certificates is None:
+        args.certificates = 50 if args.quick else 500
+    if args.storage_certificates is None:
+        args.storage_certificates = 50 if args.quick else 300
+    args.render = rendering.settings_for(
+        quick=args.quick,
+        rounds=args.render_rounds,
+        typst=args.typst_renders,
+        weasyprint=args.weasyprint_renders,
+    )
     return args
+
+
+def wanted(args: argparse.Namespace, *measurements: str) -> bool:
+    return args.only is None or args.only in measurements
 
 
 def git_commit() -> str | None:
@@ -118,7 +173,9 @@ def machine() -> dict[str, str | int | None]:
     }
 
 
-def notes() -> list[str]:
+def notes(args: argparse.Namespace) -> list[str]:
+    if not wanted(args, "single", "bulk", "issue"):
+        return []
     found = [
         f"the bench client, the service and nx-27017 share this machine's {os.cpu_count()} "
         "CPUs: the CPU lines show where the time went.",
@@ -138,7 +195,7 @@ async def measure(stack: Stack, args: argparse.Namespace, run: RunFigures) -> No
     run.idle_cores = await scenarios.idle_cores(stack)
     progress("creating a partner and a course through the API…")
     tenant = await create_tenant(stack.urls["registration"], stack.admin_key, tag)
-    if args.only in (None, "single"):
+    if wanted(args, "single"):
         run.single = await scenarios.single_enrolments(
             stack,
             tenant,
@@ -148,13 +205,33 @@ async def measure(stack: Stack, args: argparse.Namespace, run: RunFigures) -> No
             rounds=args.rounds,
             progress=progress,
         )
-    if args.only in (None, "bulk"):
+    if wanted(args, "bulk"):
         workdir = stack.root / "csv"
         workdir.mkdir(exist_ok=True)
         for size in args.sizes:
             run.bulk.append(
                 await scenarios.bulk_upload(stack, tenant, tag, size, workdir, progress=progress)
             )
+
+
+async def measure_issue(
+    stack: Stack, args: argparse.Namespace, raw_render: RendererFigures
+) -> IssueFigures:
+    tag = uuid.uuid4().hex[:6]
+    progress("creating a partner through the API…")
+    tenant = await create_tenant(stack.urls["registration"], stack.admin_key, tag)
+    workdir = stack.root / "csv"
+    workdir.mkdir(exist_ok=True)
+    return await issuing.issue_certificates(
+        stack,
+        tenant,
+        tag,
+        count=args.certificates,
+        attendance_batch=args.attendance_batch,
+        raw_render=raw_render,
+        workdir=workdir,
+        progress=progress,
+    )
 
 
 def save(run: RunFigures, directory: Path, stamp: str) -> Path:
@@ -195,18 +272,37 @@ def main(argv: list[str] | None = None) -> int:
             "sizes": args.sizes,
             "only": args.only,
             "all_services": args.all_services,
+            "render": dataclasses.asdict(args.render),
+            "certificates": args.certificates,
+            "attendance_batch": args.attendance_batch,
         },
-        notes=notes(),
+        notes=notes(args),
     )
     # Ctrl-C and SIGTERM (`make`, `uv`) unwind alike, stopping the children on the way out.
     signal.signal(signal.SIGINT, _interrupt)
     signal.signal(signal.SIGTERM, _interrupt)
     services = SERVICES if args.all_services else ("registration",)
     try:
-        with running_stack(
-            progress, services=services, keep=args.keep, interrupted=lambda: bool(_signalled)
-        ) as stack:
-            asyncio.run(measure(stack, args, run))
+        if wanted(args, "render"):
+            # First, on a machine no stack is running on yet.
+            run.render = rendering.measure(args.render, progress)
+        if wanted(args, "storage"):
+            # Needs only a database: an nx-27017 of its own, before any stack starts.
+            run.storage = asyncio.run(storage.measure_storage(args.storage_certificates))
+        if wanted(args, "single", "bulk"):
+            with running_stack(
+                progress, services=services, keep=args.keep, interrupted=lambda: bool(_signalled)
+            ) as stack:
+                asyncio.run(measure(stack, args, run))
+        if wanted(args, "issue"):
+            # Its baseline: Typst's rate measured above, or measured now on its own.
+            raw_render = (
+                run.render.typst if run.render else rendering.typst_rate(args.render, progress)
+            )
+            with running_stack(
+                progress, services=SERVICES, keep=args.keep, interrupted=lambda: bool(_signalled)
+            ) as stack:
+                run.issue = asyncio.run(measure_issue(stack, args, raw_render))
     except BaseException as error:
         # The children get a terminal's Ctrl-C as well and may die first: whatever failed
         # after a signal failed because of it.
@@ -221,8 +317,11 @@ def main(argv: list[str] | None = None) -> int:
     path = save(run, args.results_dir, started.strftime("%Y%m%d-%H%M%S"))
     sys.stdout.write(table(run))
     print(f"\nSaved {path}", file=sys.stderr)
-    failed = (run.single is not None and run.single.service.failed > 0) or any(
-        not b.complete for b in run.bulk
+    failed = (
+        (run.single is not None and run.single.service.failed > 0)
+        or any(not b.complete for b in run.bulk)
+        or (run.render is not None and not run.render.checked)
+        or (run.issue is not None and not run.issue.complete)
     )
     return 1 if failed else 0
 

@@ -74,6 +74,154 @@ class BulkFigures:
         return self.error is None and self.accepted == self.size
 
 
+@dataclass(frozen=True)
+class PdfCheck:
+    """One renderer's PDF of one certificate, read back with pypdf."""
+
+    renderer: str
+    language: str
+    design: str
+    pages: int
+    a4_landscape: bool
+    holder_in_text: bool
+    signature_attached: bool
+    pdf_bytes: int
+
+    @property
+    def ok(self) -> bool:
+        return self.pages == 1 and self.a4_landscape and self.holder_in_text
+
+
+@dataclass(frozen=True)
+class RendererFigures:
+    renderer: str
+    version: str
+    pdfs: int
+    # Per PDF: wall time, and the process's CPU time (every thread of it) while it rendered.
+    median_ms: float
+    p90_ms: float
+    median_cpu_ms: float
+    p90_cpu_ms: float
+    # 1000 / median CPU ms: what one core renders in a second.
+    pdfs_per_second_per_core: float
+    wall_seconds: float
+    cpu_seconds: float
+    median_pdf_bytes: int
+    # WeasyPrint only: the part of each render spent before writing the PDF (HTML, style,
+    # layout); the rest is writing, most of it subsetting the fonts.
+    median_layout_ms: float | None = None
+
+
+@dataclass(frozen=True)
+class MatrixFigures:
+    language: str
+    design: str
+    pdfs: int
+    median_ms: float
+    median_cpu_ms: float
+    median_pdf_bytes: int
+
+
+@dataclass(frozen=True)
+class RenderFigures:
+    # The timed comparison: one design in one language, a different certificate every PDF.
+    language: str
+    design: str
+    rounds: int
+    typst: RendererFigures
+    weasyprint: RendererFigures
+    weasyprint_font_subsetting: str
+    # WeasyPrint's median over Typst's (the stated goal is ≥ 15), by wall and by CPU time;
+    # and WeasyPrint's layout alone over Typst's whole render: a floor for any WeasyPrint
+    # set-up, however fast it writes and subsets.
+    speedup: float | None
+    cpu_speedup: float | None
+    layout_only_speedup: float | None
+    # The same ratio without the data both renderers build (data_median_ms from each
+    # median): the engines alone.
+    engine_speedup: float | None
+    # Of each PDF, the part both renderers spend in CertificateRenderer.data (the QR code's
+    # SVG from zxing-cpp, the dates from babel), timed apart on the same certificates.
+    data_median_ms: float
+    # Typst in every language and design; the median over all those PDFs.
+    typst_matrix: list[MatrixFigures]
+    typst_matrix_median_ms: float
+    typst_matrix_median_cpu_ms: float
+    checks: list[PdfCheck]
+
+    @property
+    def checked(self) -> bool:
+        return all(check.ok for check in self.checks)
+
+
+@dataclass(frozen=True)
+class KafkaRoundTrip:
+    """Records as large as a certificate.issued event, produced to a scratch topic on the same
+    broker and consumed back: what the broker and client do without any service."""
+
+    messages: int
+    message_bytes: int
+    seconds: float
+    per_second: float
+
+
+@dataclass(frozen=True)
+class IssueFigures:
+    certificates: int
+    attendance_batch: int
+    # Untimed set-up: the bulk CSV upload and the first session's attendance.
+    enrol_seconds: float
+    first_session_seconds: float
+    # The clock starts when the first completing attendance is posted (t0).
+    completing_posts: int
+    completed: int
+    completing_seconds: float  # t0 → the last completing attendance answered
+    issued: int  # distinct certificate.issued events of the course seen on Kafka
+    first_issued_seconds: float | None  # t0 → the first one
+    seconds: float | None  # t0 → the last one (all `certificates` of them, when complete)
+    issued_per_second: float  # issued / seconds: the figure of issue #4
+    steady_per_second: float | None  # between the first and the last certificate.issued
+    notified: int  # notification.sent of those enrolments, waited for after the last issue
+    notified_seconds: float | None  # t0 → the last one
+    certificate_event_bytes: int  # median size of a certificate.issued record (PDF inside)
+    # The baseline: Typst alone, this certificate's design, one core, in the same run.
+    raw_render: RendererFigures
+    share_of_render_rate: float | None  # issued_per_second / raw PDFs per second per core
+    certification_cpu_ms_per_certificate: float | None
+    # Mean time certification's enrolment.completed handler took per event (its /metrics):
+    # above its CPU time, it waited (on the database, on a CPU the other processes held).
+    certification_handler_ms: float | None
+    # CPU of every process of the stack (not the bench client) per certificate issued.
+    stack_cpu_ms_per_certificate: float | None
+    cpu_seconds: dict[str, float]  # t0 → the last certificate.issued, by process
+    idle_cores: dict[str, float]
+    dead_letters: dict[str, int]  # records that reached a .dlq topic during the run
+    kafka: KafkaRoundTrip | None
+    error: str | None
+
+    @property
+    def complete(self) -> bool:
+        return self.error is None and self.issued >= self.certificates
+
+
+@dataclass(frozen=True)
+class StorageOption:
+    """One way of keeping certificate PDFs (bench/storage.py)."""
+
+    name: str
+    write_ms: float | None
+    download_ms: float
+    scan_ms_per_1000: float
+    bytes_per_certificate: int | None
+
+
+@dataclass(frozen=True)
+class StorageFigures:
+    certificates: int
+    pdf_bytes: int
+    options: list[StorageOption]
+
+
 @dataclass
 class RunFigures:
     started_at: str
@@ -83,4 +231,7 @@ class RunFigures:
     idle_cores: dict[str, float] = field(default_factory=dict)
     single: SingleFigures | None = None
     bulk: list[BulkFigures] = field(default_factory=list)
+    render: RenderFigures | None = None
+    issue: IssueFigures | None = None
+    storage: StorageFigures | None = None
     notes: list[str] = field(default_factory=list)

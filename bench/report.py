@@ -3,14 +3,26 @@
 from __future__ import annotations
 
 import math
+import os
 import sys
 import time
 from collections.abc import Sequence
 
-from bench.figures import BulkFigures, LoadFigures, RunFigures, SingleFigures
+from bench.figures import (
+    BulkFigures,
+    IssueFigures,
+    LoadFigures,
+    RendererFigures,
+    RenderFigures,
+    RunFigures,
+    SingleFigures,
+    StorageFigures,
+)
 
 SINGLE_GOAL = 0.50
 BULK_GOAL_ROWS_PER_SECOND = 25_000
+RENDER_GOAL_SPEEDUP = 15.0
+RENDER_GOAL_MEDIAN_MS = 10.0
 # Peak RSS counts as flat when the largest upload peaks at most this much above the smallest.
 FLAT_MIB = 32.0
 
@@ -129,9 +141,151 @@ def _bulk_goals(rows: Sequence[BulkFigures]) -> list[str]:
     return lines
 
 
+def _times(value: float | None) -> str:
+    return "n/a" if value is None else f"×{value:.1f}"
+
+
+def _renderer_row(f: RendererFigures) -> str:
+    return (
+        f"  {f.renderer + ' ' + f.version:<18}{f.pdfs:>6}{f.median_ms:>10.1f}{f.p90_ms:>9.1f}"
+        f"{f.median_cpu_ms:>10.1f}{f.pdfs_per_second_per_core:>12.1f}"
+        f"{f.median_pdf_bytes / 1024:>10.1f}"
+    )
+
+
+def render_table(r: RenderFigures) -> list[str]:
+    typst, weasyprint = r.typst, r.weasyprint
+    subsetting = r.weasyprint_font_subsetting
+    harfbuzz = subsetting.startswith("HarfBuzz")
+    if not harfbuzz:
+        subsetting += (
+            ", which WeasyPrint itself warns against: the ratio is far lower with "
+            "HarfBuzz-Subset (see docs/performance.md)"
+        )
+    lines = [
+        f"Certificate rendering: the same certificate ({r.design}, {r.language}, signed data "
+        f"attached, a new holder, number and QR code every PDF), one thread, {r.rounds} "
+        "alternating rounds",
+        f"  {'':<18}{'PDFs':>6}{'median ms':>10}{'p90 ms':>9}{'CPU ms':>10}"
+        f"{'PDFs/s/core':>12}{'KiB/PDF':>10}",
+        _renderer_row(typst),
+        _renderer_row(weasyprint),
+        f"  WeasyPrint / Typst median: {_times(r.speedup)} (CPU {_times(r.cpu_speedup)})"
+        f"   (goal ≥ ×{RENDER_GOAL_SPEEDUP:.0f}: "
+        f"{_met(r.speedup is not None and r.speedup >= RENDER_GOAL_SPEEDUP)}"
+        + ("" if harfbuzz else ", against fontTools subsetting")
+        + ")",
+        f"  Typst median {typst.median_ms:.1f} ms per PDF   (goal ≤ {RENDER_GOAL_MEDIAN_MS:.0f} "
+        f"ms: {_met(typst.median_ms <= RENDER_GOAL_MEDIAN_MS)})",
+        f"    of which CertificateRenderer.data (QR code, dates; both renderers call "
+        f"it) ≈ {r.data_median_ms:.1f} ms, Typst's compile ≈ "
+        f"{max(typst.median_ms - r.data_median_ms, 0):.1f} ms",
+        f"    the engines alone (each median less that data): {_times(r.engine_speedup)}",
+        f"  WeasyPrint subsets its fonts with {subsetting}",
+        f"  WeasyPrint's HTML + layout alone take {weasyprint.median_layout_ms or 0:.1f} ms: "
+        f"{_times(r.layout_only_speedup)} Typst's whole PDF, a floor for any WeasyPrint set-up",
+        f"  Typst, {len(r.typst_matrix)} languages × designs: median "
+        f"{r.typst_matrix_median_ms:.1f} ms (CPU {r.typst_matrix_median_cpu_ms:.1f} ms)",
+        "    " + ", ".join(f"{m.language}/{m.design} {m.median_ms:.1f}" for m in r.typst_matrix),
+    ]
+    failed = [c for c in r.checks if not c.ok]
+    lines.append(
+        f"  pypdf checks: {len(r.checks) - len(failed)}/{len(r.checks)} PDFs have 1 A4 landscape "
+        "page naming the holder"
+        + ("" if all(c.signature_attached for c in r.checks) else "; a signature is missing")
+    )
+    for c in failed:
+        lines.append(
+            f"    FAILED {c.renderer} {c.language}/{c.design}: {c.pages} pages, A4 landscape "
+            f"{c.a4_landscape}, holder in text {c.holder_in_text}"
+        )
+    return lines
+
+
+def issue_table(i: IssueFigures) -> list[str]:
+    raw = i.raw_render
+    lines = [
+        f"Issuing: {i.certificates:,} trainees complete a two-session course (second "
+        f"session's attendance in POSTs of {i.attendance_batch}); clock from the first "
+        "completing POST to the last certificate.issued read from Kafka",
+        f"  enrolled by bulk CSV in {i.enrol_seconds:.1f}s; first session recorded in "
+        f"{i.first_session_seconds:.1f}s",
+        f"  completions posted: {i.completed:,} in {i.completing_posts} POSTs, "
+        f"{i.completing_seconds:.1f}s",
+        f"  certificate.issued: {i.issued:,}/{i.certificates:,}, first after "
+        f"{_seconds(i.first_issued_seconds)}, last after {_seconds(i.seconds)}",
+        f"  issued/s: {i.issued_per_second:.1f}"
+        + (f" (steady, first → last: {i.steady_per_second:.1f}/s)" if i.steady_per_second else ""),
+        f"  raw baseline, same run: Typst alone {raw.pdfs_per_second_per_core:.1f} PDFs/s on "
+        f"one core (median {raw.median_ms:.1f} ms)",
+        f"  issued/s / raw render rate: {_percent(i.share_of_render_rate)}",
+    ]
+    if i.certification_cpu_ms_per_certificate is not None:
+        handler = (
+            f"; its handler took {i.certification_handler_ms:.1f} ms per event"
+            if i.certification_handler_ms is not None
+            else ""
+        )
+        lines.append(
+            f"  certification CPU per certificate: {i.certification_cpu_ms_per_certificate:.1f} "
+            f"ms (rendering alone ≈ {raw.median_cpu_ms:.1f} ms){handler}"
+        )
+    if i.stack_cpu_ms_per_certificate is not None:
+        lines.append(
+            f"  CPU of the whole stack per certificate: {i.stack_cpu_ms_per_certificate:.1f} ms "
+            f"(machine: {os.cpu_count()} cores)"
+        )
+    if i.kafka is not None:
+        lines.append(
+            f"  raw Kafka produce → consume, {i.kafka.messages:,} records of "
+            f"{i.kafka.message_bytes / 1024:.0f} KiB: {i.kafka.per_second:,.0f}/s"
+        )
+    lines += [
+        f"  emailed (notification.sent): {i.notified:,}, last after {_seconds(i.notified_seconds)}",
+        f"  CPU t0 → last issued: {_cpu(i.cpu_seconds)}",
+    ]
+    busy = {name: cores for name, cores in i.idle_cores.items() if cores >= 0.01}
+    lines.append(
+        "  idle stack CPU (cores): "
+        + (", ".join(f"{name} {cores:.2f}" for name, cores in busy.items()) or "none")
+    )
+    if i.dead_letters:
+        lines.append("  DEAD LETTERS: " + ", ".join(f"{t} {n}" for t, n in i.dead_letters.items()))
+    if i.error:
+        lines.append(f"  FAILED: {i.error}")
+    return lines
+
+
+def _seconds(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.1f}s"
+
+
+def storage_table(figures: StorageFigures) -> str:
+    """Where certificate PDFs are kept: each option's costs, and its writes against ours."""
+    own = next(o for o in figures.options if o.name == "own")
+    lines = [
+        f"PDF storage ({figures.certificates} certificates, PDF {figures.pdf_bytes:,} bytes)",
+        f"  {'option':<12}{'write ms':>10}{'download ms':>13}{'scan ms/1000':>14}"
+        f"{'bytes/cert':>12}{'write vs own':>14}",
+    ]
+    for option in figures.options:
+        write = "-" if option.write_ms is None else f"{option.write_ms:.2f}"
+        size = "-" if option.bytes_per_certificate is None else f"{option.bytes_per_certificate:,}"
+        times = (
+            "-"
+            if option.write_ms is None or not own.write_ms
+            else f"{option.write_ms / own.write_ms:.1f}×"
+        )
+        lines.append(
+            f"  {option.name:<12}{write:>10}{option.download_ms:>13.2f}"
+            f"{option.scan_ms_per_1000:>14.1f}{size:>12}{times:>14}"
+        )
+    return "\n".join(lines) + "\n"
+
+
 def table(run: RunFigures) -> str:
     machine = ", ".join(f"{k} {v}" for k, v in run.machine.items() if v is not None)
-    lines = [f"Attesta registration benchmark, {run.started_at}", f"  {machine}"]
+    lines = [f"Attesta benchmark, {run.started_at}", f"  {machine}"]
     if run.idle_cores:
         busy = {name: cores for name, cores in run.idle_cores.items() if cores >= 0.01}
         lines.append(
@@ -139,9 +293,15 @@ def table(run: RunFigures) -> str:
             + (", ".join(f"{name} {cores:.2f}" for name, cores in busy.items()) or "none")
         )
     lines.append("")
+    if run.render is not None:
+        lines += [*render_table(run.render), ""]
     if run.single is not None:
         lines += [*single_table(run.single), ""]
     if run.bulk:
         lines += [*bulk_table(run.bulk), ""]
+    if run.issue is not None:
+        lines += [*issue_table(run.issue), ""]
+    if run.storage is not None:
+        lines += [storage_table(run.storage)]
     lines += [f"Note: {note}" for note in run.notes]
     return "\n".join(lines).rstrip() + "\n"

@@ -32,6 +32,10 @@ class Stack:
         return self.root / "logs"
 
     @property
+    def kafka_bootstrap(self) -> str:
+        return f"127.0.0.1:{self.children['kafka'].port}"
+
+    @property
     def pids(self) -> dict[str, int]:
         """Process ids by name: registration, certification, notification, mongodb, …"""
         return {name: child.process.pid for name, child in self.children.items()}

@@ -22,14 +22,15 @@ import tempfile
 import time
 import uuid
 from collections.abc import Awaitable, Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
 from gridfs import AsyncGridFSBucket
 from pymongo import AsyncMongoClient
 
-from bench.report import progress
+from bench.figures import StorageFigures, StorageOption
+from bench.report import progress, storage_table
 from services.certification.issuing import Issuer
 from services.certification.keyring import Keyring
 from services.certification.render import CertificateRenderer
@@ -38,22 +39,6 @@ from services.certification.store import CertificationStore
 from shared.devstack import servers
 from shared.events import EnrolmentCompletedV1, Holder
 from shared.mongo import Database, Document, Session, connect
-
-
-@dataclass(frozen=True)
-class StorageOption:
-    name: str
-    write_ms: float | None
-    download_ms: float
-    scan_ms_per_1000: float
-    bytes_per_certificate: int | None
-
-
-@dataclass(frozen=True)
-class StorageFigures:
-    certificates: int
-    pdf_bytes: int
-    options: list[StorageOption]
 
 
 def _median_ms(samples: list[float]) -> float:
@@ -217,28 +202,6 @@ async def measure_storage(certificates: int) -> StorageFigures:
         finally:
             await client.close()
             child.stop()
-
-
-def storage_table(figures: StorageFigures) -> str:
-    own = next(o for o in figures.options if o.name == "own")
-    lines = [
-        f"PDF storage ({figures.certificates} certificates, PDF {figures.pdf_bytes:,} bytes)",
-        f"  {'option':<12}{'write ms':>10}{'download ms':>13}{'scan ms/1000':>14}"
-        f"{'bytes/cert':>12}{'write vs own':>14}",
-    ]
-    for option in figures.options:
-        write = "-" if option.write_ms is None else f"{option.write_ms:.2f}"
-        size = "-" if option.bytes_per_certificate is None else f"{option.bytes_per_certificate:,}"
-        times = (
-            "-"
-            if option.write_ms is None or not own.write_ms
-            else f"{option.write_ms / own.write_ms:.1f}×"
-        )
-        lines.append(
-            f"  {option.name:<12}{write:>10}{option.download_ms:>13.2f}"
-            f"{option.scan_ms_per_1000:>14.1f}{size:>12}{times:>14}"
-        )
-    return "\n".join(lines) + "\n"
 
 
 def main(argv: list[str] | None = None) -> int:

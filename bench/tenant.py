@@ -52,3 +52,14 @@ async def create_tenant(registration_url: str, admin_key: str, tag: str) -> Tena
             },
         )
     return Tenant(partner["id"], partner["api_key"], course["id"])
+
+
+async def create_course(registration_url: str, admin_key: str, body: dict[str, Any]) -> str:
+    """Create a course as the administrator; its id."""
+    async with httpx.AsyncClient(
+        base_url=registration_url,
+        headers={"Authorization": f"Bearer {admin_key}"},
+        timeout=30.0,
+    ) as client:
+        course = await _created(client, "/v1/courses", body)
+    return str(course["id"])
