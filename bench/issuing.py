@@ -31,7 +31,7 @@ from bench.scenarios import idle_cores
 from bench.stack import Stack
 from bench.tenant import Tenant, create_course
 from bench.upload import upload_csv
-from services.certification.samples import LOGO, SAMPLES
+from services.certification.samples import sample_course
 from shared import topics
 
 Progress = Callable[[str], None]
@@ -44,24 +44,12 @@ WATCHED = ("registration", "certification", "notification", "mongodb", "kafka", 
 def course_body(tag: str, partner_id: str) -> dict[str, Any]:
     """The Bulgarian sample certificate (services/certification/samples.py) as a course: the
     same design, logos and wording bench/rendering.py times, so its Typst rate compares."""
-    sample = SAMPLES["bg"]
-    name, role = sample.signatory
-    return {
+    course = sample_course("bg", "classic")
+    del course["id"]
+    return course | {
         "code": f"BENCH-{tag}-ISSUE",
-        "title": sample.title,
-        "language": "bg",
-        "design": "classic",
-        "issuer": {"name": sample.issuer, "logo_svg": LOGO.format(fill="#1f4e79")},
-        "funder": {
-            "name": sample.funder,
-            "logo_svg": LOGO.format(fill="#b22234"),
-            "programme": sample.programme,
-            "acknowledgement": sample.acknowledgement,
-        },
         "sessions": list(SESSIONS),
         "min_sessions": len(SESSIONS),
-        "signatories": [{"name": name, "role": role}],
-        "location": sample.location,
         "partner_ids": [partner_id],
     }
 

@@ -10,6 +10,7 @@ import argparse
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 from services.certification.render import DESIGNS, CertificateContent, CertificateRenderer
 from shared.events import CourseSnapshot
@@ -84,30 +85,34 @@ SAMPLES: dict[str, Sample] = {
 }
 
 
+def sample_course(language: str, design: str = "classic") -> dict[str, Any]:
+    """The sample's course, as the fields a course is created with."""
+    sample = SAMPLES[language]
+    name, role = sample.signatory
+    return {
+        "id": f"sample-{language}",
+        "code": "FRMS-SAMPLE",
+        "title": sample.title,
+        "language": language,
+        "design": design,
+        "issuer": {"name": sample.issuer, "logo_svg": LOGO.format(fill="#1f4e79")},
+        "funder": {
+            "name": sample.funder,
+            "logo_svg": LOGO.format(fill="#b22234"),
+            "programme": sample.programme,
+            "acknowledgement": sample.acknowledgement,
+        },
+        "sessions": sample.sessions,
+        "location": sample.location,
+        "signatories": [{"name": name, "role": role}],
+    }
+
+
 def sample_content(
     language: str, design: str = "classic", **overrides: object
 ) -> CertificateContent:
     sample = SAMPLES[language]
-    name, role = sample.signatory
-    course = CourseSnapshot.model_validate(
-        {
-            "id": f"sample-{language}",
-            "code": "FRMS-SAMPLE",
-            "title": sample.title,
-            "language": language,
-            "design": design,
-            "issuer": {"name": sample.issuer, "logo_svg": LOGO.format(fill="#1f4e79")},
-            "funder": {
-                "name": sample.funder,
-                "logo_svg": LOGO.format(fill="#b22234"),
-                "programme": sample.programme,
-                "acknowledgement": sample.acknowledgement,
-            },
-            "sessions": sample.sessions,
-            "location": sample.location,
-            "signatories": [{"name": name, "role": role}],
-        }
-    )
+    course = CourseSnapshot.model_validate(sample_course(language, design))
     fields: dict[str, object] = {
         "number": "FRMS-2026-000123",
         "holder": sample.holder,
