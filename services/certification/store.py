@@ -3,9 +3,9 @@ counters, and the partner keys it learns from registration's events.
 
 The PDF as issued is kept, byte for byte, in a collection of its own (`certificate_pdfs`): a
 certificate is what was sent, not what today's templates would draw. Not GridFS: at ≈37 KB a
-PDF is one GridFS chunk anyway, and GridFS's extra documents made issuing 7× slower on the
-embedded database (19 ms against 2.7 ms per certificate, docs/performance.md). Not inside the
-certificate document either: every scan of certificates would read the PDFs along (3× slower).
+PDF is one GridFS chunk anyway, and GridFS's extra documents made writing it 4.6× slower on the
+embedded database. Not inside the certificate document either: every scan of certificates would
+read the PDFs along (3.7× slower). Figures: `make bench BENCH_ARGS="--only storage"`.
 """
 
 from __future__ import annotations
@@ -146,10 +146,10 @@ class CertificationStore:
     async def pdf_of(self, number: str) -> bytes | None:
         """The PDF as issued; certificates issued before PDFs had their own collection keep
         theirs inside the certificate."""
-        for collection, name in ((self.pdfs, "pdf"), (self.certificates, "pdf")):
-            doc = await collection.find_one({"_id": number}, {name: 1})
-            if doc is not None and doc.get(name) is not None:
-                return bytes(doc[name])
+        for collection in (self.pdfs, self.certificates):
+            doc = await collection.find_one({"_id": number}, {"pdf": 1})
+            if doc is not None and doc.get("pdf") is not None:
+                return bytes(doc["pdf"])
         return None
 
     async def by_number(self, number: str, *, session: Session | None = None) -> Document | None:

@@ -40,11 +40,16 @@ class Training:
     def emails(self) -> list[EmailMessage]:
         return [m for m in self.stack.emails() if f".{self.tag}@" in str(m["To"])]
 
+    async def complete(self, ref: str, name: str) -> str:
+        """Enrols a trainee and completes the enrolment at once (an online session)."""
+        enrolment_id = await self.partner.enrol(self.course["id"], ref, name, self.address(ref))
+        await self.partner.ok("registration", "POST", f"/v1/enrolments/{enrolment_id}/complete")
+        return enrolment_id
+
     async def certify(self, ref: str, name: str) -> dict[str, Any]:
         """Enrols a trainee, completes the enrolment, and returns its certificate once issued."""
         partner = self.partner
-        enrolment_id = await partner.enrol(self.course["id"], ref, name, self.address(ref))
-        await partner.ok("registration", "POST", f"/v1/enrolments/{enrolment_id}/complete")
+        enrolment_id = await self.complete(ref, name)
 
         async def certified() -> str | None:
             number: str | None = (await partner.enrolment(enrolment_id))["certificate_number"]

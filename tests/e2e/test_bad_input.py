@@ -141,11 +141,8 @@ async def test_poison_events_go_to_the_dead_letter_topic_and_the_consumer_keeps_
     assert headers["dlq_error"]
 
     # The same consumer still issues certificates after the poison.
-    partner, course_id = training.partner, training.course["id"]
-    enrolment_id = await partner.enrol(
-        course_id, "after-poison", "Ivan Horvat", training.address("after-poison")
-    )
-    await partner.ok("registration", "POST", f"/v1/enrolments/{enrolment_id}/complete")
+    partner = training.partner
+    enrolment_id = await training.complete("after-poison", "Ivan Horvat")
 
     async def certified() -> bool:
         return bool((await partner.enrolment(enrolment_id))["certificate_number"])

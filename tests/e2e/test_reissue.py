@@ -22,10 +22,7 @@ async def test_a_corrected_name_after_the_email_reissues_the_certificate_and_ema
     training: Training,
 ) -> None:
     partner = training.partner
-    enrolment_id = await partner.enrol(
-        training.course["id"], "r1", "Ivan Petorv", training.address("r1")
-    )
-    await partner.ok("registration", "POST", f"/v1/enrolments/{enrolment_id}/complete")
+    enrolment_id = await training.complete("r1", "Ivan Petorv")
 
     async def notified() -> dict[str, Any] | None:
         found = await partner.enrolment(enrolment_id)

@@ -10,17 +10,9 @@ from tests.e2e.conftest import Training
 
 
 async def issued_certificate(training: Training, ref: str, name: str) -> tuple[str, str, str]:
-    partner = training.partner
-    enrolment_id = await partner.enrol(training.course["id"], ref, name, training.address(ref))
-    await partner.ok("registration", "POST", f"/v1/enrolments/{enrolment_id}/complete")
-
-    async def number() -> str | None:
-        found = (await partner.enrolment(enrolment_id))["certificate_number"]
-        return str(found) if found else None
-
-    certificate_number = await eventually(number, what="a certificate")
-    certificate = await training.admin.certificate(certificate_number)
-    return enrolment_id, certificate_number, certificate["verification_url"].rsplit("/", 1)[1]
+    certificate = await training.certify(ref, name)
+    code = certificate["verification_url"].rsplit("/", 1)[1]
+    return certificate["enrolment_id"], certificate["number"], code
 
 
 async def test_the_verification_page_shows_the_certificate_in_its_language_without_email(

@@ -29,10 +29,7 @@ async def test_a_withdrawn_trainee_is_not_completed_by_a_later_attendance_upload
 
 async def test_a_completed_enrolment_cannot_be_withdrawn(training: Training) -> None:
     partner = training.partner
-    enrolment_id = await partner.enrol(
-        training.course["id"], "w2", "Anna Nowak", training.address("w2")
-    )
-    await partner.ok("registration", "POST", f"/v1/enrolments/{enrolment_id}/complete")
+    enrolment_id = await training.complete("w2", "Anna Nowak")
     answer = await partner.call("registration", "POST", f"/v1/enrolments/{enrolment_id}/withdraw")
     assert answer.status_code == 409
     assert "revoke" in answer.json()["detail"]
@@ -62,10 +59,7 @@ async def test_a_correction_after_certification_is_announced_for_reissue(
     training: Training,
 ) -> None:
     partner = training.partner
-    enrolment_id = await partner.enrol(
-        training.course["id"], "c2", "Mariya Georgieva", training.address("c2")
-    )
-    await partner.ok("registration", "POST", f"/v1/enrolments/{enrolment_id}/complete")
+    enrolment_id = await training.complete("c2", "Mariya Georgieva")
 
     async def certified() -> bool:
         return (await partner.enrolment(enrolment_id))["status"] in ("certified", "notified")

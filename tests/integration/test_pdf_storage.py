@@ -38,3 +38,12 @@ async def test_the_stored_data_redraws_the_stored_pdf_byte_for_byte(issuer: Issu
 
 async def test_a_certificate_without_a_pdf_on_record_has_none(issuer: Issuer) -> None:
     assert await issuer.store.pdf_of("FRMS-2002-999999") is None
+
+
+async def test_a_certificate_issued_before_pdfs_had_their_own_collection_keeps_its_pdf(
+    issuer: Issuer,
+) -> None:
+    legacy = {"_id": "FRMS-2002-000007", "status": "valid", "pdf": b"%PDF-1.7 legacy"}
+    await issuer.store.certificates.insert_one(legacy)
+
+    assert await issuer.store.pdf_of("FRMS-2002-000007") == b"%PDF-1.7 legacy"
