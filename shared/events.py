@@ -24,6 +24,11 @@ class Issuer(BaseModel):
     model_config = ConfigDict(frozen=True)
     name: str
     logo_svg: str | None = None
+    email_from: str | None = Field(
+        default=None,
+        description="The From of this issuer's emails, when its domain is set up on the relay.",
+    )
+    email_reply_to: str | None = None
 
 
 class Funder(BaseModel):
@@ -58,6 +63,7 @@ class CourseSnapshot(BaseModel):
     design: str | None = None
     hold_emails: bool = False
     copy_to: list[str] = Field(default_factory=list)
+    issuer_id: str | None = None
 
 
 class Holder(BaseModel):
@@ -134,6 +140,15 @@ class NotificationFailedV1(Payload):
     failed_at: datetime
 
 
+class CourseReleasedV1(Payload):
+    """The admin released a course's held emails: they may go out now, and later ones at once."""
+
+    EVENT_TYPE: ClassVar[str] = "attesta.course.released.v1"
+    course_id: str
+    released_at: datetime
+    released_by: str
+
+
 class EnrolmentCorrectedV1(Payload):
     """The holder's details were corrected after completion: the certificate must follow."""
 
@@ -172,6 +187,7 @@ EVENT_TYPES: dict[str, type[Payload]] = {
         NotificationSentV1,
         NotificationFailedV1,
         EnrolmentCorrectedV1,
+        CourseReleasedV1,
         PartnerKeyIssuedV1,
         PartnerKeyRevokedV1,
     )

@@ -46,6 +46,7 @@ class ServiceCore:
     registry: CollectorRegistry
     topics: list[str]
     on_start: list[StartHook] = field(default_factory=list)
+    on_stop: list[StartHook] = field(default_factory=list)
 
     async def start(self) -> None:
         await ensure_topics(
@@ -71,6 +72,8 @@ class ServiceCore:
             )
 
     async def stop(self) -> None:
+        for hook in self.on_stop:
+            await hook()
         await self.relay.stop()
         await self.broker.stop()
         await self.database.client.close()

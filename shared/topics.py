@@ -19,6 +19,7 @@ CERTIFICATE_REVOKED = "certificate.revoked"
 NOTIFICATION_SENT = "notification.sent"
 NOTIFICATION_FAILED = "notification.failed"
 PARTNER_KEYS = "partner.keys"
+COURSE_RELEASED = "course.released"
 
 ALL_TOPICS = (
     ENROLMENT_COMPLETED,
@@ -28,6 +29,7 @@ ALL_TOPICS = (
     NOTIFICATION_SENT,
     NOTIFICATION_FAILED,
     PARTNER_KEYS,
+    COURSE_RELEASED,
 )
 
 DLQ_SUFFIX = ".dlq"

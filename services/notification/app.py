@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import time
+
 from fastapi import FastAPI
 
 from services.notification import api, handlers
-from services.notification.delivery import Deliverer
-from services.notification.mailer import CertificateMail, SmtpConfig
+from services.notification.composing import Composer, MailIdentity
+from services.notification.dispatcher import Dispatcher, DispatchSettings
+from services.notification.intake import Intake
+from services.notification.recipient_limits import RecipientRateLimit
+from services.notification.retrying import RetryPolicy
 from services.notification.settings import NotificationSettings
+from services.notification.smtp import SmtpChannel, SmtpConfig
 from services.notification.store import NotificationStore
 from shared import topics
 from shared.lifecycle import build_core, build_http_app
@@ -22,16 +28,8 @@ class NoPartnerKeys:
         return None
 
 
-def create_app(settings: NotificationSettings | None = None) -> FastAPI:
-    settings = settings or NotificationSettings()
-    core = build_core(
-        settings,
-        name=NAME,
-        database_name=settings.mongo_database,
-        topics=[topics.CERTIFICATE_ISSUED, topics.NOTIFICATION_SENT, topics.NOTIFICATION_FAILED],
-    )
-    store = NotificationStore(core.database)
-    smtp = SmtpConfig(
+def smtp_config(settings: NotificationSettings) -> SmtpConfig:
+    return SmtpConfig(
         host=settings.smtp_host,
         port=settings.smtp_port,
         username=settings.smtp_username,
@@ -39,11 +37,59 @@ def create_app(settings: NotificationSettings | None = None) -> FastAPI:
         starttls=settings.smtp_starttls,
         tls=settings.smtp_tls,
         timeout=settings.smtp_timeout_seconds,
+        ca_file=settings.smtp_ca_file,
     )
-    mail = CertificateMail(settings.mail_from, settings.mail_reply_to, settings.message_id_domain)
-    deliverer = Deliverer(store, mail, smtp)
+
+
+def build_dispatcher(settings: NotificationSettings, store: NotificationStore) -> Dispatcher:
+    composer = Composer(
+        MailIdentity(settings.mail_from, settings.mail_reply_to, settings.message_id_domain),
+        settings.mail_templates_dir,
+    )
+    config = smtp_config(settings)
+    return Dispatcher(
+        store,
+        composer,
+        lambda: SmtpChannel(config),
+        policy=RetryPolicy(
+            first_delay=settings.mail_retry_first_seconds,
+            max_delay=settings.mail_retry_max_seconds,
+            give_up_after=settings.mail_give_up_hours * 3600,
+        ),
+        limit=RecipientRateLimit(settings.mail_per_recipient_per_minute, clock=time.monotonic),
+        settings=DispatchSettings(
+            connections=settings.smtp_connections,
+            lease_seconds=settings.mail_lease_seconds,
+            poll_seconds=settings.mail_poll_seconds,
+            outage_pause_seconds=settings.mail_outage_pause_seconds,
+        ),
+    )
+
+
+def create_app(settings: NotificationSettings | None = None) -> FastAPI:
+    settings = settings or NotificationSettings()
+    core = build_core(
+        settings,
+        name=NAME,
+        database_name=settings.mongo_database,
+        topics=[
+            topics.CERTIFICATE_ISSUED,
+            topics.COURSE_RELEASED,
+            topics.NOTIFICATION_SENT,
+            topics.NOTIFICATION_FAILED,
+        ],
+    )
+    store = NotificationStore(core.database)
+    dispatcher = build_dispatcher(settings, store)
+    intake = Intake(store, dispatcher.wake)
+
+    async def start_sending() -> None:
+        dispatcher.start()
+
     core.on_start.append(store.ensure_indexes)
-    handlers.register(core.broker, deliverer, settings)
+    core.on_start.append(start_sending)
+    core.on_stop.append(dispatcher.stop)
+    handlers.register(core.broker, intake, settings)
     app = build_http_app(
         core,
         title="Attesta notification",
@@ -52,4 +98,5 @@ def create_app(settings: NotificationSettings | None = None) -> FastAPI:
         keys=NoPartnerKeys(),
     )
     app.state.store = store
+    app.state.dispatcher = dispatcher
     return app

@@ -4,16 +4,23 @@ from __future__ import annotations
 
 from faststream.kafka import KafkaBroker
 
-from services.notification.delivery import CONSUMER, Deliverer
+from services.notification.intake import CONSUMER, Intake
 from shared import topics
-from shared.events import CertificateIssuedV1, Envelope
+from shared.events import CertificateIssuedV1, CourseReleasedV1, Envelope
 from shared.messaging import subscriber_options
 from shared.settings import ServiceSettings
 
 
-def register(broker: KafkaBroker, deliverer: Deliverer, settings: ServiceSettings) -> None:
-    options = subscriber_options(CONSUMER, topics.CERTIFICATE_ISSUED, settings)
-
-    @broker.subscriber(topics.CERTIFICATE_ISSUED, **options)
+def register(broker: KafkaBroker, intake: Intake, settings: ServiceSettings) -> None:
+    @broker.subscriber(
+        topics.CERTIFICATE_ISSUED,
+        **subscriber_options(CONSUMER, topics.CERTIFICATE_ISSUED, settings),
+    )
     async def on_certificate_issued(event: Envelope[CertificateIssuedV1]) -> None:
-        await deliverer.deliver(event)
+        await intake.certificate_issued(event)
+
+    @broker.subscriber(
+        topics.COURSE_RELEASED, **subscriber_options(CONSUMER, topics.COURSE_RELEASED, settings)
+    )
+    async def on_course_released(event: Envelope[CourseReleasedV1]) -> None:
+        await intake.course_released(event)

@@ -1,39 +1,200 @@
-"""The notification service's MongoDB access: one delivery record per certificate."""
+"""The notification service's MongoDB: one delivery record per email, its content, its attempts.
+
+- `deliveries`: what to send to whom and where it stands. `due` is when the dispatcher should
+  next look at it: the next attempt of a pending delivery, the end of the lease of one being
+  sent (a sender that crashed leaves it there), far in the future for one that is finished or
+  held. One index on `due` serves every dispatcher query.
+- `delivery_contents`: what the email is made from (the event, with its PDF), written once:
+  kept apart so that listing and dispatching never read 70 KB of PDF per delivery.
+- `delivery_attempts`: one row per try with the server's answer, for the delivery log.
+- `released_courses`: courses whose held emails the admin has released.
+
+Scheduling fields are epoch seconds (floats): the embedded MongoDB-wire server stores a
+datetime given to `$set` as a string. Timestamps people read are datetimes, written whole.
+"""
 
 from __future__ import annotations
 
+import contextlib
+from datetime import UTC, datetime
 from typing import Any
 
-from pymongo import ASCENDING
+from bson import ObjectId
+from pymongo import ASCENDING, ReturnDocument
+from pymongo.errors import CollectionInvalid
 
 from shared.mongo import Database, Document, Session, merge_into
+
+FAR_FUTURE = 1e12  # epoch seconds in the year 33658: "not due", without a null to match
+
+
+class Status:
+    HELD = "held"
+    PENDING = "pending"
+    SENDING = "sending"
+    SENT = "sent"
+    FAILED = "failed"
+    UNCONFIRMED = "unconfirmed"
+
+
+FINISHED = (Status.SENT, Status.FAILED, Status.UNCONFIRMED)
 
 
 class NotificationStore:
     def __init__(self, database: Database) -> None:
         self.database = database
-        self.deliveries = database.db["deliveries"]
+        db = database.db
+        self.deliveries = db["deliveries"]
+        self.contents = db["delivery_contents"]
+        self.attempts = db["delivery_attempts"]
+        self.released = db["released_courses"]
 
     async def ensure_indexes(self) -> None:
-        await self.database.ensure_collections("deliveries")
-        await self.deliveries.create_index("enrolment_id")
+        with contextlib.suppress(CollectionInvalid):
+            await self.database.ensure_collections(
+                "deliveries", "delivery_contents", "delivery_attempts", "released_courses"
+            )
+        for field in ("due", "enrolment_id", "certificate_number", "course_id", "created_at"):
+            await self.deliveries.create_index(field)
+        await self.attempts.create_index("delivery_id")
 
-    async def delivery(
-        self, certificate_number: str, session: Session | None = None
-    ) -> Document | None:
-        return await self.deliveries.find_one({"_id": certificate_number}, session=session)
+    # intake ------------------------------------------------------------------------------
+    async def exists(self, session: Session, delivery_id: str) -> bool:
+        return (
+            await self.deliveries.find_one({"_id": delivery_id}, {"_id": 1}, session=session)
+            is not None
+        )
 
-    async def save(
+    async def add(self, session: Session, delivery: Document, content: str) -> None:
+        await self.deliveries.insert_one(delivery, session=session)
+        await self.contents.insert_one({"_id": delivery["_id"], "event": content}, session=session)
+
+    async def is_released(self, session: Session, course_id: str) -> bool:
+        return await self.released.find_one({"_id": course_id}, session=session) is not None
+
+    async def release(self, session: Session, course_id: str, at: datetime, now: float) -> int:
+        """Record the course as released and queue its held deliveries; returns how many."""
+        if not await self.is_released(session, course_id):
+            await self.released.insert_one({"_id": course_id, "released_at": at}, session=session)
+        result = await self.deliveries.update_many(
+            {"course_id": course_id, "status": Status.HELD},
+            {"$set": {"status": Status.PENDING, "due": now, "queued_epoch": now}},
+            session=session,
+        )
+        return int(result.modified_count)
+
+    # dispatching ----------------------------------------------------------------------------
+    async def claim_next(self, now: float, lease_until: float, token: str) -> Document | None:
+        """Take the pending delivery due first, for one attempt, until `lease_until`."""
+        async with self.database.alone():
+            return await self.deliveries.find_one_and_update(
+                {"status": Status.PENDING, "due": {"$lte": now}},
+                {
+                    "$set": {
+                        "status": Status.SENDING,
+                        "due": lease_until,
+                        "claim": token,
+                        "data_started": False,
+                    },
+                    "$inc": {"attempts": 1},
+                },
+                sort=[("due", ASCENDING)],
+                return_document=ReturnDocument.AFTER,
+            )
+
+    async def content(self, delivery_id: str) -> str:
+        doc = await self.contents.find_one({"_id": delivery_id})
+        if doc is None:
+            raise LookupError(f"delivery {delivery_id} has no content")
+        return str(doc["event"])
+
+    async def mark_data_started(self, delivery_id: str, token: str) -> None:
+        async with self.database.alone():
+            await self.deliveries.update_one(
+                {"_id": delivery_id, "claim": token}, {"$set": {"data_started": True}}
+            )
+
+    async def put_back(self, delivery_id: str, token: str, due: float, *, uncount: bool) -> None:
+        """Return a claimed delivery to the queue until `due` (e.g. a recipient's rate limit);
+        `uncount` when nothing was tried, so the attempt does not count."""
+        async with self.database.alone():
+            await self.deliveries.update_one(
+                {"_id": delivery_id, "claim": token},
+                {
+                    "$set": {"status": Status.PENDING, "due": due, "claim": ""},
+                    "$inc": {"attempts": -1 if uncount else 0},
+                },
+            )
+
+    async def expired_claims(self, now: float) -> list[Document]:
+        cursor = self.deliveries.find({"due": {"$lte": now}, "status": Status.SENDING})
+        return [doc async for doc in cursor]
+
+    async def requeue_unsent(self, delivery_id: str, token: str, now: float) -> bool:
+        """A sender took this delivery and vanished before handing over any message: queue it."""
+        async with self.database.alone():
+            result = await self.deliveries.update_one(
+                {"_id": delivery_id, "claim": token, "status": Status.SENDING},
+                {"$set": {"status": Status.PENDING, "due": now, "claim": ""}},
+            )
+        return bool(result.modified_count)
+
+    async def settle(
         self,
         session: Session,
-        certificate_number: str,
-        fields: dict[str, Any],
-        *,
-        first_time: dict[str, Any] | None = None,
-    ) -> None:
-        await merge_into(self.deliveries, session, certificate_number, fields, on_insert=first_time)
+        delivery_id: str,
+        fields: Document,
+        attempt: Document,
+    ) -> Document:
+        """Write the outcome of an attempt: the delivery's new state and the attempt's row."""
+        merged = await merge_into(self.deliveries, session, delivery_id, {**fields, "claim": ""})
+        await self.attempts.insert_one(
+            {"_id": ObjectId(), "delivery_id": delivery_id, **attempt}, session=session
+        )
+        return merged
 
-    async def find(self, enrolment_id: str | None, limit: int) -> list[Document]:
-        query: dict[str, Any] = {} if enrolment_id is None else {"enrolment_id": enrolment_id}
-        cursor = self.deliveries.find(query).sort("created_at", ASCENDING).limit(limit)
+    # delivery log ----------------------------------------------------------------------------
+    async def delivery(self, delivery_id: str, session: Session | None = None) -> Document | None:
+        return await self.deliveries.find_one({"_id": delivery_id}, session=session)
+
+    async def find(self, query: dict[str, Any], after: str | None, limit: int) -> list[Document]:
+        """Deliveries matching `query`, oldest first, from after the delivery `after`."""
+        if after is not None:
+            last = await self.deliveries.find_one({"_id": after}, {"created_at": 1})
+            if last is not None:
+                query = {
+                    **query,
+                    "$or": [
+                        {"created_at": {"$gt": last["created_at"]}},
+                        {"created_at": last["created_at"], "_id": {"$gt": after}},
+                    ],
+                }
+        cursor = (
+            self.deliveries.find(query)
+            .sort([("created_at", ASCENDING), ("_id", ASCENDING)])
+            .limit(limit)
+        )
         return [doc async for doc in cursor]
+
+    async def attempts_of(self, delivery_id: str) -> list[Document]:
+        cursor = self.attempts.find({"delivery_id": delivery_id}).sort("_id", ASCENDING)
+        return [doc async for doc in cursor]
+
+    async def resend(self, session: Session, delivery_id: str, now: float) -> Document:
+        current = await self.delivery(delivery_id, session)
+        assert current is not None
+        return await merge_into(
+            self.deliveries,
+            session,
+            delivery_id,
+            {
+                "status": Status.PENDING,
+                "due": now,
+                "queued_epoch": now,
+                "attempts": 0,
+                "resends": int(current.get("resends", 0)) + 1,
+                "data_started": False,
+                "last_error": "",
+                "resent_at": datetime.now(UTC),
+            },
+        )

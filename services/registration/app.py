@@ -25,6 +25,7 @@ def create_app(settings: RegistrationSettings | None = None) -> FastAPI:
             topics.ENROLMENT_COMPLETED,
             topics.ENROLMENT_CORRECTED,
             topics.PARTNER_KEYS,
+            topics.COURSE_RELEASED,
             topics.CERTIFICATE_ISSUED,
             topics.CERTIFICATE_REVOKED,
             topics.NOTIFICATION_SENT,

@@ -32,6 +32,7 @@ from services.registration.uploads import Row
 from shared import outbox, topics
 from shared.auth import NewKey, new_partner_key
 from shared.events import (
+    CourseReleasedV1,
     CourseSnapshot,
     EnrolmentCompletedV1,
     EnrolmentCorrectedV1,
@@ -154,6 +155,28 @@ class Registrar:
 
         await self.database.in_transaction(work)
         return course
+
+    async def release_course(self, course: Document, by: str) -> Document:
+        """Let a course's held emails go out, and every later one at once. Releasing twice is
+        harmless: the first release stands."""
+
+        async def work(session: Session) -> Document:
+            existing = await self.store.release_of(course["_id"], session)
+            if existing is not None:
+                return existing
+            release: Document = {"_id": course["_id"], "released_at": now(), "released_by": by}
+            await self.store.insert_release(session, release)
+            event = new_event(
+                CourseReleasedV1(
+                    course_id=course["_id"], released_at=release["released_at"], released_by=by
+                ),
+                source=SOURCE,
+                subject=course["_id"],
+            )
+            await outbox.add(session, self.database, topics.COURSE_RELEASED, event)
+            return release
+
+        return await self.database.in_transaction(work)
 
     # enrolments ----------------------------------------------------------------------
     async def enrol(

@@ -22,13 +22,22 @@ Language = Literal["bg", "ru", "pl", "en"]
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=300)]
 Text = Annotated[str, StringConstraints(strip_whitespace=True, max_length=500)]
 LogoSvg = Annotated[str, StringConstraints(strip_whitespace=True, max_length=512_000)]
+# "Name <address>" or a bare address; one line, so it can only ever be one header.
+MailFrom = Annotated[
+    str,
+    StringConstraints(
+        strip_whitespace=True,
+        max_length=300,
+        pattern=r"^[^\r\n<>]*<[^\s<>@]+@[^\s<>@]+>$|^[^\s<>@]+@[^\s<>@]+$",
+    ),
+]
 
 
 class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
-class IssuerIn(Strict):
+class PartyIn(Strict):
     name: Name
     logo_svg: LogoSvg | None = None
 
@@ -39,7 +48,19 @@ class IssuerIn(Strict):
         return None if value is None else sanitise_svg(value)
 
 
-class FunderIn(IssuerIn):
+class IssuerIn(PartyIn):
+    email_reply_to: EmailStr | None = Field(
+        default=None, description="Where trainees' replies to the certificate email go."
+    )
+    email_from: MailFrom | None = Field(
+        default=None,
+        description="From of this issuer's emails, e.g. `Foundation <certificates@found.org>`, "
+        "once its domain lets the mail relay send for it (SPF/DKIM). Default: the service's "
+        "address under the issuer's name.",
+    )
+
+
+class FunderIn(PartyIn):
     programme: Text | None = None
     grant_id: Text | None = Field(
         default=None, description="The grant, award or programme number, e.g. AID-183-A-00-00001"
@@ -79,7 +100,11 @@ class CourseFields(Strict):
     signatories: list[SignatoryIn] = Field(default_factory=list, max_length=4)
     location: Text | None = None
     partner_ids: list[str] = Field(default_factory=list)
-    hold_emails: bool = False
+    hold_emails: bool = Field(
+        default=False,
+        description="Hold every email of the course until the admin releases it "
+        "(`POST /v1/courses/{id}/release`): a course set up by mistake mails no one.",
+    )
     validity_months: int | None = Field(default=None, ge=1, le=600)
     design: Literal["classic", "modern"] = Field(
         default="classic",
@@ -93,8 +118,6 @@ class CourseFields(Strict):
         problem = schedule_problem(self.sessions, self.min_sessions)
         if problem:
             raise ValueError(problem)
-        if self.hold_emails:
-            raise ValueError("hold_emails is not available yet: certificate emails go out at once")
         return self
 
 
@@ -127,6 +150,14 @@ class CourseOut(CourseFields):
     funder: FunderIn
     funder_id: str | None = None
     created_at: datetime
+    released_at: datetime | None = Field(
+        default=None, description="When the admin released the course's held emails."
+    )
+
+
+class CourseRelease(BaseModel):
+    course_id: str
+    released_at: datetime
 
 
 class CoursePage(BaseModel):

@@ -74,6 +74,8 @@ class RegistrationStore:
         self.issuers = db["issuers"]
         self.funders = db["funders"]
         self.idempotency_records = db["idempotency_keys"]
+        # Kept beside the course, which never changes once created (and so can be cached).
+        self.releases = db["course_releases"]
 
     async def ensure_indexes(self) -> None:
         await self.database.ensure_collections(
@@ -85,6 +87,7 @@ class RegistrationStore:
             "issuers",
             "funders",
             "idempotency_keys",
+            "course_releases",
         )
         await idempotency.ensure_indexes(self.idempotency_records)
         await self.keys.create_index("key_hash", unique=True)
@@ -167,6 +170,12 @@ class RegistrationStore:
             if len(self._courses) > COURSES_CACHED:
                 self._courses.popitem(last=False)
         return course
+
+    async def release_of(self, course_id: str, session: Session | None = None) -> Document | None:
+        return await self.releases.find_one({"_id": course_id}, session=session)
+
+    async def insert_release(self, session: Session, release: Document) -> None:
+        await self.releases.insert_one(release, session=session)
 
     async def courses_page(
         self, partner_id: str | None, cursor: str | None, limit: int

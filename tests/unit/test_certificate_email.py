@@ -2,11 +2,13 @@ import email
 import email.policy
 from email.message import EmailMessage
 
-from services.notification.mailer import CertificateMail, recipients
+from services.notification.composing import Composer, MailIdentity, recipients
 from tests.unit.samples import course, issued
 
-MAIL = CertificateMail(
-    "Attesta <certificates@attesta.example>", "help@attesta.example", "attesta.example"
+COMPOSER = Composer(
+    MailIdentity(
+        "Attesta <certificates@attesta.example>", "help@attesta.example", "attesta.example"
+    )
 )
 
 
@@ -17,7 +19,7 @@ def reparsed(message: EmailMessage) -> EmailMessage:
 
 
 def test_certificate_email_is_text_and_html_with_the_pdf_named_after_the_number() -> None:
-    message = reparsed(MAIL.compose(issued(pdf=b"%PDF-1.7 body")))
+    message = reparsed(COMPOSER.certificate(issued(pdf=b"%PDF-1.7 body")))
     assert message.get_content_type() == "multipart/mixed"
     assert message.get_body(preferencelist=("plain",)) is not None
     assert message.get_body(preferencelist=("html",)) is not None
@@ -27,7 +29,7 @@ def test_certificate_email_is_text_and_html_with_the_pdf_named_after_the_number(
 
 
 def test_cyrillic_names_and_subjects_survive_encoding() -> None:
-    message = reparsed(MAIL.compose(issued()))
+    message = reparsed(COMPOSER.certificate(issued()))
     assert str(message["Subject"]) == "Вашият сертификат: Дружелюбно обслужване на гражданите"
     assert message["To"].addresses[0].display_name == "Иванка Петрова"
     assert message["To"].addresses[0].addr_spec == "ivanka@example.bg"
@@ -36,7 +38,7 @@ def test_cyrillic_names_and_subjects_survive_encoding() -> None:
 
 
 def test_the_body_links_to_verification_and_names_issuer_and_funder() -> None:
-    message = reparsed(MAIL.compose(issued()))
+    message = reparsed(COMPOSER.certificate(issued()))
     text = message.get_body(preferencelist=("plain",)).get_content()  # type: ignore[union-attr]
     assert "https://verify.example/verify/abc" in text
     assert "Фондация за реформа в местното самоуправление" in text
@@ -44,13 +46,13 @@ def test_the_body_links_to_verification_and_names_issuer_and_funder() -> None:
 
 
 def test_a_name_with_line_breaks_cannot_inject_headers() -> None:
-    message = reparsed(MAIL.compose(issued(full_name="Eve\r\nBcc: victim@example.com")))
+    message = reparsed(COMPOSER.certificate(issued(full_name="Eve\r\nBcc: victim@example.com")))
     assert message["Bcc"] is None
     assert recipients(message) == ["ivanka@example.bg"]
 
 
 def test_markup_in_a_name_is_escaped_in_html() -> None:
-    message = reparsed(MAIL.compose(issued(full_name="<script>alert(1)</script>")))
+    message = reparsed(COMPOSER.certificate(issued(full_name="<script>alert(1)</script>")))
     html = message.get_body(preferencelist=("html",)).get_content()  # type: ignore[union-attr]
     assert "<script>" not in html
     assert "&lt;script&gt;" in html
@@ -58,13 +60,15 @@ def test_markup_in_a_name_is_escaped_in_html() -> None:
 
 def test_copies_go_to_the_addresses_the_course_names() -> None:
     event = issued().model_copy(update={"course": course(copy_to=["hr@town.example"])})
-    assert recipients(MAIL.compose(event)) == ["ivanka@example.bg", "hr@town.example"]
+    assert recipients(COMPOSER.certificate(event)) == ["ivanka@example.bg", "hr@town.example"]
 
 
 def test_each_language_has_its_own_subject() -> None:
     subjects = {
         lang: str(
-            MAIL.compose(issued().model_copy(update={"course": course(language=lang)}))["Subject"]
+            COMPOSER.certificate(issued().model_copy(update={"course": course(language=lang)}))[
+                "Subject"
+            ]
         )
         for lang in ("bg", "ru", "pl", "en")
     }

@@ -14,7 +14,7 @@ from services.registration.http.deps import (
     next_cursor,
     visible_course,
 )
-from services.registration.schemas import CourseIn, CourseOut, CoursePage
+from services.registration.schemas import CourseIn, CourseOut, CoursePage, CourseRelease
 from shared.mongo import Document
 from shared.problems import Problem
 
@@ -52,4 +52,21 @@ async def list_courses(
 
 @router.get("/{course_id}", response_model=CourseOut)
 async def get_course(course_id: str, caller: Caller, store: Store) -> CourseOut:
-    return course_out(await visible_course(course_id, caller, store))
+    course = await visible_course(course_id, caller, store)
+    release = await store.release_of(course_id)
+    return course_out({**course, "released_at": release["released_at"] if release else None})
+
+
+@router.post(
+    "/{course_id}/release",
+    response_model=CourseRelease,
+    summary="Let the course's held emails go out (admin); later ones then go out at once",
+)
+async def release_course(course_id: str, admin: Admin, reg: Reg, store: Store) -> CourseRelease:
+    course = await visible_course(course_id, admin, store)
+    if not course.get("hold_emails"):
+        raise Problem(
+            409, f"Course {course_id} does not hold its emails: they go out as soon as issued."
+        )
+    release = await reg.release_course(course, by="admin")
+    return CourseRelease(course_id=course_id, released_at=release["released_at"])

@@ -1,0 +1,85 @@
+"""What arrives from Kafka becomes deliveries in MongoDB before anything is sent.
+
+Consuming an event only writes records (in one transaction with the processed-event marker),
+so the offset is committed in milliseconds whatever the mail server is doing: a slow or broken
+mail server never holds up a partition, and no retry lives only in a consumer's memory.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+from services.notification.store import FAR_FUTURE, NotificationStore, Status
+from shared.consuming import process_once
+from shared.events import CertificateIssuedV1, CourseReleasedV1, Envelope
+from shared.mongo import Document, Session
+
+CONSUMER = "notification"
+
+
+def certificate_delivery_id(number: str) -> str:
+    return f"certificate:{number}"
+
+
+class Intake:
+    def __init__(
+        self,
+        store: NotificationStore,
+        wake: Callable[[], None],
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.store = store
+        self.database = store.database
+        self.wake = wake
+        self.clock = clock
+
+    async def certificate_issued(self, event: Envelope[CertificateIssuedV1]) -> None:
+        """One email per certificate version: the certificate number is the delivery's key."""
+        issued = event.data
+        delivery_id = certificate_delivery_id(issued.certificate_number)
+
+        async def work(session: Session) -> None:
+            if await self.store.exists(session, delivery_id):
+                return
+            course = issued.course
+            held = course.hold_emails and not await self.store.is_released(session, course.id)
+            now = self.clock()
+            delivery: Document = {
+                "_id": delivery_id,
+                "kind": "reissue" if issued.replaces else "certificate",
+                "status": Status.HELD if held else Status.PENDING,
+                "due": FAR_FUTURE if held else now,
+                "queued_epoch": now,
+                "enrolment_id": issued.enrolment_id,
+                "certificate_number": issued.certificate_number,
+                "course_id": course.id,
+                "partner_id": issued.partner_id,
+                "language": course.language,
+                "to": issued.holder.email,
+                "full_name": issued.holder.full_name,
+                "copy_to": list(course.copy_to),
+                "attempts": 0,
+                "resends": 0,
+                "claim": "",
+                "data_started": False,
+                "last_error": "",
+                "created_at": datetime.now(UTC),
+                "event_id": event.id,
+            }
+            await self.store.add(session, delivery, issued.model_dump_json())
+
+        if await process_once(self.database, CONSUMER, event.id, work):
+            self.wake()
+
+    async def course_released(self, event: Envelope[CourseReleasedV1]) -> None:
+        released = event.data
+
+        async def work(session: Session) -> None:
+            await self.store.release(
+                session, released.course_id, released.released_at, self.clock()
+            )
+
+        if await process_once(self.database, CONSUMER, event.id, work):
+            self.wake()
