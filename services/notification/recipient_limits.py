@@ -19,6 +19,7 @@ class RecipientRateLimit:
         self.per_minute = per_minute
         self.clock = clock
         self._sent: dict[str, deque[float]] = {}
+        self._swept = clock()
 
     def wait(self, addresses: Iterable[str]) -> float:
         """Seconds until one more email may go to every one of `addresses` (0 when it may now)."""
@@ -36,12 +37,25 @@ class RecipientRateLimit:
         if self.per_minute <= 0:
             return
         now = self.clock()
+        if now - self._swept > WINDOW:
+            self._sweep(now)
         for address in addresses:
             key = address.lower()
             times = self._recent(key, now)
             if times is None:
                 times = self._sent[key] = deque()
             times.append(now)
+
+    def _sweep(self, now: float) -> None:
+        # Forget addresses with nothing in the window: a year of trainees, each emailed once,
+        # would otherwise stay in memory.
+        self._swept = now
+        for address in [a for a, times in self._sent.items() if times[-1] <= now - WINDOW]:
+            del self._sent[address]
+
+    def tracked(self) -> int:
+        """How many addresses the limit remembers."""
+        return len(self._sent)
 
     def _recent(self, address: str, now: float) -> deque[float] | None:
         times = self._sent.get(address)
@@ -50,7 +64,6 @@ class RecipientRateLimit:
         while times and times[0] <= now - WINDOW:
             times.popleft()
         if not times:
-            # Forget idle addresses: a year of trainees would otherwise stay in memory.
             del self._sent[address]
             return None
         return times

@@ -29,6 +29,7 @@ def create_app(settings: RegistrationSettings | None = None) -> FastAPI:
             topics.CERTIFICATE_ISSUED,
             topics.CERTIFICATE_REVOKED,
             topics.NOTIFICATION_SENT,
+            topics.NOTIFICATION_FAILED,
         ],
     )
     store = RegistrationStore(core.database)

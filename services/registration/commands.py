@@ -452,6 +452,16 @@ class Registrar:
             return
         await self.follow(session, enrolment_id, Status.NOTIFIED, step)
 
+    async def email_failed(
+        self, session: Session, enrolment_id: str, number: str, step: Step
+    ) -> None:
+        """The email of certificate `number` could not be delivered: the timeline says so (the
+        status stays `certified`; the admin can resend once the address is corrected)."""
+        enrolment = await self.store.enrolment(enrolment_id, session)
+        if enrolment is None or enrolment.get("certificate_number") not in (None, number):
+            return
+        await self.store.note(session, enrolment, step)
+
     async def follow(
         self, session: Session, enrolment_id: str, status: Status, step: Step, **fields: Any
     ) -> None:

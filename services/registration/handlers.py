@@ -12,7 +12,13 @@ from services.registration.domain import Status
 from services.registration.store import Step
 from shared import topics
 from shared.consuming import process_once
-from shared.events import CertificateIssuedV1, CertificateRevokedV1, Envelope, NotificationSentV1
+from shared.events import (
+    CertificateIssuedV1,
+    CertificateRevokedV1,
+    Envelope,
+    NotificationFailedV1,
+    NotificationSentV1,
+)
 from shared.messaging import subscriber_options
 from shared.mongo import Session
 from shared.settings import ServiceSettings
@@ -61,6 +67,21 @@ def register(broker: KafkaBroker, registrar: Registrar, settings: ServiceSetting
                 data.enrolment_id,
                 data.certificate_number,
                 caused_by(event, f"certificate {data.certificate_number} emailed to {data.to}"),
+            )
+
+        await process_once(database, CONSUMER, event.id, work)
+
+    @broker.subscriber(
+        topics.NOTIFICATION_FAILED,
+        **subscriber_options(CONSUMER, topics.NOTIFICATION_FAILED, settings),
+    )
+    async def on_notification_failed(event: Envelope[NotificationFailedV1]) -> None:
+        data = event.data
+        cause = f"certificate {data.certificate_number} email to {data.to} failed: {data.error}"
+
+        async def work(session: Session) -> None:
+            await registrar.email_failed(
+                session, data.enrolment_id, data.certificate_number, caused_by(event, cause)
             )
 
         await process_once(database, CONSUMER, event.id, work)

@@ -17,7 +17,10 @@ from shared.mongo import Database, Document, Session, merge_into
 
 
 def now() -> datetime:
-    return datetime.now(UTC)
+    """Now, to the millisecond: what MongoDB keeps, so an answer given at once matches the
+    same field read back later."""
+    at = datetime.now(UTC)
+    return at.replace(microsecond=at.microsecond // 1000 * 1000)
 
 
 def email_key(email: str) -> str:
@@ -237,6 +240,10 @@ class RegistrationStore:
             session=session,
         )
         enrolment.update(status=status.value, history=history, **fields)
+
+    async def note(self, session: Session, enrolment: Document, step: Step) -> None:
+        """Append to the history what happened without a change of status (a failed email)."""
+        await self.move(session, enrolment, Status(enrolment["status"]), step)
 
     async def correct(
         self, session: Session, enrolment: Document, changes: Document, correction: Document

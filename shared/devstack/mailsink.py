@@ -1,6 +1,10 @@
 """A development SMTP sink: every message it accepts is written as one `.eml` file.
 
 `python -m shared.devstack.mailsink --port 1025 --dir .data/mail`
+
+To see a bounce without a real mail server, send to an address whose local part starts with
+`bounce` (e.g. `bounce.ivan@example.bg`): the sink refuses it with 550, as a server refuses a
+mailbox that does not exist.
 """
 
 from __future__ import annotations
@@ -17,11 +21,23 @@ from typing import Any
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
+BOUNCE_PREFIX = "bounce"
+
 
 class WriteToFolder:
     def __init__(self, folder: Path) -> None:
         self.folder = folder
         folder.mkdir(parents=True, exist_ok=True)
+
+    async def handle_RCPT(
+        self, server: SMTP, session: Session, envelope: Envelope, address: str, options: list[str]
+    ) -> str:
+        if address.lower().startswith(BOUNCE_PREFIX):
+            return (
+                f"550 5.1.1 <{address}>: mailbox unavailable (the sink refuses bounce* addresses)"
+            )
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
 
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
         content = envelope.original_content or b""
