@@ -64,6 +64,7 @@ class CourseSnapshot(BaseModel):
     hold_emails: bool = False
     copy_to: list[str] = Field(default_factory=list)
     issuer_id: str | None = None
+    confirm_enrolments: bool = False
 
 
 class Holder(BaseModel):
@@ -72,6 +73,18 @@ class Holder(BaseModel):
     email: str
     position: str | None = None
     organisation: str | None = None
+
+
+class EnrolmentRegisteredV1(Payload):
+    """A trainee was enrolled on a course that confirms enrolments by email."""
+
+    EVENT_TYPE: ClassVar[str] = "attesta.enrolment.registered.v1"
+    enrolment_id: str
+    partner_id: str
+    partner_name: str | None = None
+    external_ref: str
+    holder: Holder
+    course: CourseSnapshot
 
 
 class EnrolmentCompletedV1(Payload):
@@ -181,6 +194,7 @@ class PartnerKeyRevokedV1(Payload):
 EVENT_TYPES: dict[str, type[Payload]] = {
     cls.EVENT_TYPE: cls
     for cls in (
+        EnrolmentRegisteredV1,
         EnrolmentCompletedV1,
         CertificateIssuedV1,
         CertificateRevokedV1,

@@ -12,6 +12,7 @@ from aiokafka.errors import TopicAlreadyExistsError
 
 log = logging.getLogger(__name__)
 
+ENROLMENT_REGISTERED = "enrolment.registered"
 ENROLMENT_COMPLETED = "enrolment.completed"
 ENROLMENT_CORRECTED = "enrolment.corrected"
 CERTIFICATE_ISSUED = "certificate.issued"
@@ -22,6 +23,7 @@ PARTNER_KEYS = "partner.keys"
 COURSE_RELEASED = "course.released"
 
 ALL_TOPICS = (
+    ENROLMENT_REGISTERED,
     ENROLMENT_COMPLETED,
     ENROLMENT_CORRECTED,
     CERTIFICATE_ISSUED,

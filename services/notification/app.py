@@ -74,6 +74,7 @@ def create_app(settings: NotificationSettings | None = None) -> FastAPI:
         database_name=settings.mongo_database,
         topics=[
             topics.CERTIFICATE_ISSUED,
+            topics.ENROLMENT_REGISTERED,
             topics.COURSE_RELEASED,
             topics.NOTIFICATION_SENT,
             topics.NOTIFICATION_FAILED,

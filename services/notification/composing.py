@@ -2,10 +2,10 @@
 attached, headers that survive any field.
 
 Templates are `<kind>/<language>.{subject.txt,txt,html}` (kinds: `certificate`, `reissue`,
-`summary`). They render in a sandbox, with autoescaping for HTML, so a holder's name or a course
-title can never inject markup; header values are built from single-line text and parsed
-addresses, so no field can inject a header. A templates folder given in the settings overrides
-the built-in ones file by file, for everyone (`<dir>/<kind>/…`) or for one issuer
+`confirmation`, `summary`). They render in a sandbox, with autoescaping for HTML, so a holder's
+name or a course title can never inject markup; header values are built from single-line text
+and parsed addresses, so no field can inject a header. A templates folder given in the settings
+overrides the built-in ones file by file, for everyone (`<dir>/<kind>/…`) or for one issuer
 (`<dir>/issuers/<issuer id>/<kind>/…`), without code changes.
 """
 
@@ -19,10 +19,11 @@ from email.utils import formatdate, getaddresses, parseaddr
 from pathlib import Path
 from typing import Any
 
+from babel.dates import format_date
 from jinja2 import ChoiceLoader, FileSystemLoader, StrictUndefined, select_autoescape
 from jinja2.sandbox import SandboxedEnvironment
 
-from shared.events import CertificateIssuedV1, Issuer
+from shared.events import CertificateIssuedV1, CourseSnapshot, EnrolmentRegisteredV1, Issuer
 
 TEMPLATES = Path(__file__).parent / "templates"
 
@@ -56,6 +57,14 @@ def address(value: str, display_name: str | None = None) -> Address | None:
         return None
     local, _, domain = addr.rpartition("@")
     return Address(display_name=single_line(display_name or name), username=local, domain=domain)
+
+
+def course_context(course: CourseSnapshot) -> dict[str, Any]:
+    """What templates see of a course: everything but the logos (large, and not for email)."""
+    return course.model_dump(mode="json", exclude={"issuer", "funder"}) | {
+        "issuer": course.issuer.model_dump(exclude={"logo_svg"}),
+        "funder": course.funder.model_dump(exclude={"logo_svg"}),
+    }
 
 
 def recipients(message: EmailMessage) -> list[str]:
@@ -107,11 +116,7 @@ class Composer:
         course = issued.course
         context = {
             "holder": issued.holder.model_dump(),
-            "course": course.model_dump(mode="json", exclude={"issuer", "funder"})
-            | {
-                "issuer": course.issuer.model_dump(exclude={"logo_svg"}),
-                "funder": course.funder.model_dump(exclude={"logo_svg"}),
-            },
+            "course": course_context(course),
             "number": issued.certificate_number,
             "verification_url": issued.verification_url,
             "replaces": issued.replaces,
@@ -132,6 +137,24 @@ class Composer:
             filename=f"{issued.certificate_number}.pdf",
         )
         return message
+
+    def confirmation(self, registered: EnrolmentRegisteredV1, *, message_id: str) -> EmailMessage:
+        course = registered.course
+        context = {
+            "holder": registered.holder.model_dump(),
+            "course": course_context(course),
+            "sessions": [
+                format_date(day, format="long", locale=course.language) for day in course.sessions
+            ],
+            "organisation_name": registered.partner_name,
+        }
+        return self.message(
+            self.render("confirmation", course.language, course.issuer_id, context),
+            to=[(registered.holder.full_name, registered.holder.email)],
+            issuer=course.issuer,
+            language=course.language,
+            message_id=message_id,
+        )
 
     def message(
         self,

@@ -40,6 +40,7 @@ from services.notification.store import FAR_FUTURE, NotificationStore, Status
 from shared import outbox, topics
 from shared.events import (
     CertificateIssuedV1,
+    EnrolmentRegisteredV1,
     NotificationFailedV1,
     NotificationSentV1,
     new_event,
@@ -209,6 +210,9 @@ class Dispatcher:
 
     def compose(self, delivery: Document, content: str) -> EmailMessage:
         message_id = self.composer.message_id(str(delivery["_id"]), int(delivery.get("resends", 0)))
+        if delivery.get("kind") == "confirmation":
+            registered = EnrolmentRegisteredV1.model_validate_json(content)
+            return self.composer.confirmation(registered, message_id=message_id)
         issued = CertificateIssuedV1.model_validate_json(content)
         return self.composer.certificate(issued, message_id=message_id)
 

@@ -6,7 +6,7 @@ from faststream.kafka import KafkaBroker
 
 from services.notification.intake import CONSUMER, Intake
 from shared import topics
-from shared.events import CertificateIssuedV1, CourseReleasedV1, Envelope
+from shared.events import CertificateIssuedV1, CourseReleasedV1, EnrolmentRegisteredV1, Envelope
 from shared.messaging import subscriber_options
 from shared.settings import ServiceSettings
 
@@ -18,6 +18,13 @@ def register(broker: KafkaBroker, intake: Intake, settings: ServiceSettings) -> 
     )
     async def on_certificate_issued(event: Envelope[CertificateIssuedV1]) -> None:
         await intake.certificate_issued(event)
+
+    @broker.subscriber(
+        topics.ENROLMENT_REGISTERED,
+        **subscriber_options(CONSUMER, topics.ENROLMENT_REGISTERED, settings),
+    )
+    async def on_enrolment_registered(event: Envelope[EnrolmentRegisteredV1]) -> None:
+        await intake.enrolment_registered(event)
 
     @broker.subscriber(
         topics.COURSE_RELEASED, **subscriber_options(CONSUMER, topics.COURSE_RELEASED, settings)

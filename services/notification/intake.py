@@ -10,10 +10,17 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
+from typing import Any
 
 from services.notification.store import FAR_FUTURE, NotificationStore, Status
 from shared.consuming import process_once
-from shared.events import CertificateIssuedV1, CourseReleasedV1, Envelope
+from shared.events import (
+    CertificateIssuedV1,
+    CourseReleasedV1,
+    CourseSnapshot,
+    EnrolmentRegisteredV1,
+    Envelope,
+)
 from shared.mongo import Document, Session
 
 CONSUMER = "notification"
@@ -38,39 +45,72 @@ class Intake:
     async def certificate_issued(self, event: Envelope[CertificateIssuedV1]) -> None:
         """One email per certificate version: the certificate number is the delivery's key."""
         issued = event.data
-        delivery_id = certificate_delivery_id(issued.certificate_number)
+        await self._queue(
+            event.id,
+            certificate_delivery_id(issued.certificate_number),
+            "reissue" if issued.replaces else "certificate",
+            issued.course,
+            issued.model_dump_json(),
+            enrolment_id=issued.enrolment_id,
+            certificate_number=issued.certificate_number,
+            partner_id=issued.partner_id,
+            to=issued.holder.email,
+            full_name=issued.holder.full_name,
+            copy_to=list(issued.course.copy_to),
+        )
+
+    async def enrolment_registered(self, event: Envelope[EnrolmentRegisteredV1]) -> None:
+        """One confirmation per enrolment."""
+        registered = event.data
+        await self._queue(
+            event.id,
+            f"confirmation:{registered.enrolment_id}",
+            "confirmation",
+            registered.course,
+            registered.model_dump_json(),
+            enrolment_id=registered.enrolment_id,
+            partner_id=registered.partner_id,
+            to=registered.holder.email,
+            full_name=registered.holder.full_name,
+        )
+
+    async def _queue(
+        self,
+        event_id: str,
+        delivery_id: str,
+        kind: str,
+        course: CourseSnapshot,
+        content: str,
+        **fields: Any,
+    ) -> None:
+        """A delivery for `content`, held while its course holds emails and is not released."""
 
         async def work(session: Session) -> None:
             if await self.store.exists(session, delivery_id):
                 return
-            course = issued.course
             held = course.hold_emails and not await self.store.is_released(session, course.id)
             now = self.clock()
             delivery: Document = {
                 "_id": delivery_id,
-                "kind": "reissue" if issued.replaces else "certificate",
+                "kind": kind,
                 "status": Status.HELD if held else Status.PENDING,
                 "due": FAR_FUTURE if held else now,
                 "queued_epoch": now,
-                "enrolment_id": issued.enrolment_id,
-                "certificate_number": issued.certificate_number,
                 "course_id": course.id,
-                "partner_id": issued.partner_id,
                 "language": course.language,
-                "to": issued.holder.email,
-                "full_name": issued.holder.full_name,
-                "copy_to": list(course.copy_to),
+                "copy_to": [],
                 "attempts": 0,
                 "resends": 0,
                 "claim": "",
                 "data_started": False,
                 "last_error": "",
                 "created_at": datetime.now(UTC),
-                "event_id": event.id,
+                "event_id": event_id,
+                **fields,
             }
-            await self.store.add(session, delivery, issued.model_dump_json())
+            await self.store.add(session, delivery, content)
 
-        if await process_once(self.database, CONSUMER, event.id, work):
+        if await process_once(self.database, CONSUMER, event_id, work):
             self.wake()
 
     async def course_released(self, event: Envelope[CourseReleasedV1]) -> None:

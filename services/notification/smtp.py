@@ -20,7 +20,10 @@ import aiosmtplib
 from services.notification.retrying import is_permanent
 
 # 7-bit and CRLF: headers are RFC 2047-encoded, bodies are already quoted-printable or base64.
-WIRE = email.policy.SMTP.clone(cte_type="7bit")
+# Lines fold at RFC 5322's limit of 998, not at 78: folded inside a display name, the encoded
+# words of a long Cyrillic name come back from Python's own parser with a space in the middle of
+# a word ("ме стното"); one longer encoded word is read right by every client we know.
+WIRE = email.policy.SMTP.clone(cte_type="7bit", max_line_length=998)
 
 
 @dataclass(frozen=True)

@@ -22,6 +22,7 @@ def create_app(settings: RegistrationSettings | None = None) -> FastAPI:
         name=NAME,
         database_name=settings.mongo_database,
         topics=[
+            topics.ENROLMENT_REGISTERED,
             topics.ENROLMENT_COMPLETED,
             topics.ENROLMENT_CORRECTED,
             topics.PARTNER_KEYS,

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import date
 from functools import partial
@@ -36,6 +36,7 @@ from shared.events import (
     CourseSnapshot,
     EnrolmentCompletedV1,
     EnrolmentCorrectedV1,
+    EnrolmentRegisteredV1,
     Holder,
     PartnerKeyIssuedV1,
     PartnerKeyRevokedV1,
@@ -184,11 +185,21 @@ class Registrar:
     ) -> tuple[Document, bool]:
         """Enrol one trainee; returns (enrolment, created). The same external_ref again returns
         the existing enrolment."""
-        # Enrolling writes no event, so one insert is atomic on its own: no transaction, and so
-        # no wait behind the transactions this process serialises for the embedded server.
         doc = self._new_enrolment(course, partner_id, body)
         try:
-            await self.store.insert_enrolment(doc)
+            if course.get("confirm_enrolments"):
+                confirmation = await self._confirmation(course, partner_id)
+
+                async def work(session: Session) -> None:
+                    await self.store.insert_enrolments(session, [doc])
+                    await confirmation(session, [doc])
+
+                await self.database.in_transaction(work)
+            else:
+                # No event to write, so one insert is atomic on its own: no transaction, and so
+                # no wait behind the transactions this process serialises for the embedded
+                # server.
+                await self.store.insert_enrolment(doc)
         except DuplicateKeyError:
             ref = body.external_ref
             existing = await self.store.enrolment_by_ref(partner_id, course["_id"], ref)
@@ -211,7 +222,15 @@ class Registrar:
                 if row.external_ref not in known and row.external_ref not in fresh:
                     fresh[row.external_ref] = self._new_enrolment(course, partner_id, row)
             await self.store.insert_enrolments(session, list(fresh.values()))
+            if confirmation is not None:
+                await confirmation(session, list(fresh.values()))
             return len(fresh), len(rows) - len(fresh)
+
+        confirmation = (
+            await self._confirmation(course, partner_id)
+            if course.get("confirm_enrolments")
+            else None
+        )
 
         # Most rows are new trainees, so the first attempt inserts without looking anyone up (a
         # `$in` over refs is a collection scan on the embedded server): the unique index on
@@ -229,6 +248,31 @@ class Registrar:
                     raise
         result.accepted += accepted
         result.duplicates += duplicates
+
+    async def _confirmation(
+        self, course: Document, partner_id: str
+    ) -> Callable[[Session, list[Document]], Awaitable[None]]:
+        """What announces new enrolments of a course that confirms them by email."""
+        partner = await self.store.partner(partner_id)
+        snapshot = course_snapshot(course)
+
+        async def announce(session: Session, enrolments: list[Document]) -> None:
+            for enrolment in enrolments:
+                event = new_event(
+                    EnrolmentRegisteredV1(
+                        enrolment_id=enrolment["_id"],
+                        partner_id=partner_id,
+                        partner_name=partner["name"] if partner else None,
+                        external_ref=enrolment["external_ref"],
+                        holder=holder_of(enrolment),
+                        course=snapshot,
+                    ),
+                    source=SOURCE,
+                    subject=enrolment["_id"],
+                )
+                await outbox.add(session, self.database, topics.ENROLMENT_REGISTERED, event)
+
+        return announce
 
     @staticmethod
     def _new_enrolment(course: Document, partner_id: str, row: EnrolmentIn) -> Document:

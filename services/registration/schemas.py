@@ -111,7 +111,16 @@ class CourseFields(Strict):
         description="The certificate's look: `classic` (framed, centred) or `modern` (a band "
         "with both logos on the left).",
     )
-    copy_to: list[EmailStr] = Field(default_factory=list, max_length=10)
+    copy_to: list[EmailStr] = Field(
+        default_factory=list,
+        max_length=10,
+        description="Addresses copied on every certificate email (the partner's HR contact, the "
+        "trainer).",
+    )
+    confirm_enrolments: bool = Field(
+        default=False,
+        description="Email each trainee a confirmation (dates, venue) when they are enrolled.",
+    )
 
     @model_validator(mode="after")
     def _schedule(self) -> Self:

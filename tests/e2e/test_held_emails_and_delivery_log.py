@@ -155,3 +155,57 @@ async def test_an_email_the_server_refuses_is_failed_and_shown_in_the_timeline(
 
     enrolment = await eventually(noted, what="the failure in the enrolment's timeline")
     assert enrolment["status"] == "certified"
+
+
+async def test_a_course_that_confirms_enrolments_emails_each_trainee_the_dates(
+    training: Training,
+) -> None:
+    course = await training.admin.create_course(
+        course_body([training.partner_id], confirm_enrolments=True, language="en")
+    )
+    training.course = course
+    await training.partner.enrol(course["id"], "c-1", "Anna Nowak", training.address("c-1"))
+    bulk = await training.partner.ok(
+        "registration",
+        "POST",
+        f"/v1/courses/{course['id']}/enrolments/bulk",
+        json={
+            "enrolments": [
+                {
+                    "external_ref": "c-2",
+                    "full_name": "Jan Kowalski",
+                    "email": training.address("c-2"),
+                },
+                {"external_ref": "c-3", "full_name": "Bad", "email": "not-an-address"},
+            ]
+        },
+    )
+    assert bulk["accepted"] == 1
+
+    async def confirmed() -> list[Any] | None:
+        emails = training.emails()
+        return emails if len(emails) == 2 else None
+
+    emails = await eventually(confirmed, what="two confirmations")
+    [anna] = training.emails_to("c-1")
+    assert str(anna["Subject"]).startswith("Registration confirmed")
+    text = anna.get_body(preferencelist=("plain",)).get_content()  # type: ignore[union-attr]
+    # Dates as the certificate writes them, in the course's language.
+    assert "September 10, 2002" in text and "September 11, 2002" in text
+    assert f"Municipality {training.tag}" in text
+    assert not list(anna.iter_attachments())
+    assert {str(m["To"].addresses[0].display_name) for m in emails} == {
+        "Anna Nowak",
+        "Jan Kowalski",
+    }
+
+
+async def test_a_course_without_confirmations_sends_nothing_on_enrolment(
+    training: Training,
+) -> None:
+    enrolment_id = await training.partner.enrol(
+        training.course["id"], "n-1", "Иван Петров", training.address("n-1")
+    )
+    await asyncio.sleep(1.0)
+    assert training.emails() == []
+    assert await training.admin.deliveries(enrolment_id) == []

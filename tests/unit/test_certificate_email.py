@@ -1,8 +1,14 @@
 import email
 import email.policy
 from email.message import EmailMessage
+from pathlib import Path
+
+import jinja2.exceptions
+import pytest
 
 from services.notification.composing import Composer, MailIdentity, recipients
+from services.notification.smtp import WIRE
+from shared.events import Issuer
 from tests.unit.samples import course, issued
 
 COMPOSER = Composer(
@@ -13,7 +19,8 @@ COMPOSER = Composer(
 
 
 def reparsed(message: EmailMessage) -> EmailMessage:
-    parsed = email.message_from_bytes(message.as_bytes(), policy=email.policy.default)
+    # As it goes on the wire, read back as a receiving Python program would.
+    parsed = email.message_from_bytes(message.as_bytes(policy=WIRE), policy=email.policy.default)
     assert isinstance(parsed, EmailMessage)
     return parsed
 
@@ -76,3 +83,61 @@ def test_each_language_has_its_own_subject() -> None:
     assert subjects["pl"].startswith("Twój certyfikat")
     assert subjects["ru"].startswith("Ваш сертификат")
     assert len(set(subjects.values())) == 4
+
+
+def test_an_issuer_with_its_own_address_sends_from_it_and_takes_the_replies() -> None:
+    issuer = Issuer(
+        name="Фондация",
+        email_from="Фондация <certificates@flgr.bg>",
+        email_reply_to="office@flgr.bg",
+    )
+    message = reparsed(
+        COMPOSER.certificate(issued().model_copy(update={"course": course(issuer=issuer)}))
+    )
+    assert message["From"].addresses[0].addr_spec == "certificates@flgr.bg"
+    assert message["From"].addresses[0].display_name == "Фондация"
+    assert message["Reply-To"].addresses[0].addr_spec == "office@flgr.bg"
+
+
+def test_without_an_address_of_its_own_the_issuer_names_the_services_address() -> None:
+    message = reparsed(COMPOSER.certificate(issued()))
+    sender = message["From"].addresses[0]
+    assert sender.addr_spec == "certificates@attesta.example"
+    assert sender.display_name == "Фондация за реформа в местното самоуправление"
+    assert message["Reply-To"].addresses[0].addr_spec == "help@attesta.example"
+
+
+def test_a_stored_from_with_a_line_break_cannot_add_a_header() -> None:
+    issuer = Issuer(name="X", email_from="X <a@flgr.bg>\r\nBcc: victim@example.com")
+    message = reparsed(
+        COMPOSER.certificate(issued().model_copy(update={"course": course(issuer=issuer)}))
+    )
+    assert message["Bcc"] is None
+    assert len(message["From"].addresses) == 1
+
+
+def test_templates_can_be_overridden_for_everyone_and_for_one_issuer(tmp_path: Path) -> None:
+    (tmp_path / "certificate").mkdir()
+    (tmp_path / "certificate" / "en.txt").write_text("Everyone's text for {{ holder.full_name }}")
+    own = tmp_path / "issuers" / "iss-1" / "certificate"
+    own.mkdir(parents=True)
+    (own / "en.subject.txt").write_text("From our foundation: {{ course.title }}")
+    composer = Composer(MailIdentity("a@attesta.example", None, "attesta.example"), tmp_path)
+
+    def compose(issuer_id: str | None) -> EmailMessage:
+        event = issued().model_copy(
+            update={"course": course(language="en", title="Plain language", issuer_id=issuer_id)}
+        )
+        return reparsed(composer.certificate(event))
+
+    mine, theirs = compose("iss-1"), compose("iss-2")
+    assert str(mine["Subject"]) == "From our foundation: Plain language"
+    assert str(theirs["Subject"]).startswith("Your certificate")
+    for message in (mine, theirs):
+        text = message.get_body(preferencelist=("plain",)).get_content()  # type: ignore[union-attr]
+        assert text.startswith("Everyone's text for Иванка Петрова")
+
+
+def test_a_template_cannot_reach_python_internals() -> None:
+    with pytest.raises(jinja2.exceptions.SecurityError):
+        COMPOSER._env.from_string("{{ holder.__class__.__mro__ }}").render(holder={})
