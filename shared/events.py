@@ -162,6 +162,21 @@ class CourseReleasedV1(Payload):
     released_by: str
 
 
+class CourseClosedV1(Payload):
+    """A partner's attendance on a course is final: `expected_certificates` of its trainees
+    completed. Once as many certificate emails have gone out (or failed), the partner's
+    coordinator gets a summary."""
+
+    EVENT_TYPE: ClassVar[str] = "attesta.course.closed.v1"
+    course_id: str
+    partner_id: str
+    partner_name: str
+    contact_email: str | None
+    expected_certificates: int
+    course: CourseSnapshot
+    closed_at: datetime
+
+
 class EnrolmentCorrectedV1(Payload):
     """The holder's details were corrected after completion: the certificate must follow."""
 
@@ -202,6 +217,7 @@ EVENT_TYPES: dict[str, type[Payload]] = {
         NotificationFailedV1,
         EnrolmentCorrectedV1,
         CourseReleasedV1,
+        CourseClosedV1,
         PartnerKeyIssuedV1,
         PartnerKeyRevokedV1,
     )

@@ -21,6 +21,7 @@ NOTIFICATION_SENT = "notification.sent"
 NOTIFICATION_FAILED = "notification.failed"
 PARTNER_KEYS = "partner.keys"
 COURSE_RELEASED = "course.released"
+COURSE_CLOSED = "course.closed"
 
 ALL_TOPICS = (
     ENROLMENT_REGISTERED,
@@ -32,6 +33,7 @@ ALL_TOPICS = (
     NOTIFICATION_FAILED,
     PARTNER_KEYS,
     COURSE_RELEASED,
+    COURSE_CLOSED,
 )
 
 DLQ_SUFFIX = ".dlq"

@@ -85,7 +85,7 @@ async def deliveries(
     certificate_number: str | None = None,
     course_id: str | None = None,
     status: DeliveryStatus | None = None,
-    kind: Literal["certificate", "reissue"] | None = None,
+    kind: Literal["certificate", "reissue", "confirmation", "summary"] | None = None,
     since: Annotated[datetime | None, Query(description="Created at or after (ISO 8601).")] = None,
     until: Annotated[datetime | None, Query(description="Created before (ISO 8601).")] = None,
     after: Annotated[str | None, Query(description="The last id of the previous page.")] = None,

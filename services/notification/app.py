@@ -76,6 +76,7 @@ def create_app(settings: NotificationSettings | None = None) -> FastAPI:
             topics.CERTIFICATE_ISSUED,
             topics.ENROLMENT_REGISTERED,
             topics.COURSE_RELEASED,
+            topics.COURSE_CLOSED,
             topics.NOTIFICATION_SENT,
             topics.NOTIFICATION_FAILED,
         ],
@@ -83,6 +84,7 @@ def create_app(settings: NotificationSettings | None = None) -> FastAPI:
     store = NotificationStore(core.database)
     dispatcher = build_dispatcher(settings, store)
     intake = Intake(store, dispatcher.wake)
+    dispatcher.on_finished = intake.check_summary
 
     async def start_sending() -> None:
         dispatcher.start()

@@ -23,6 +23,7 @@ from babel.dates import format_date
 from jinja2 import ChoiceLoader, FileSystemLoader, StrictUndefined, select_autoescape
 from jinja2.sandbox import SandboxedEnvironment
 
+from services.notification.course_summary import CourseSummary
 from shared.events import CertificateIssuedV1, CourseSnapshot, EnrolmentRegisteredV1, Issuer
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -151,6 +152,25 @@ class Composer:
         return self.message(
             self.render("confirmation", course.language, course.issuer_id, context),
             to=[(registered.holder.full_name, registered.holder.email)],
+            issuer=course.issuer,
+            language=course.language,
+            message_id=message_id,
+        )
+
+    def summary(self, summary: CourseSummary, *, message_id: str) -> EmailMessage:
+        course = summary.course
+        context = {
+            "course": course_context(course),
+            "partner_name": summary.partner_name,
+            "total": summary.total,
+            "sent": summary.sent,
+            "failed": summary.failed,
+            "failures": [f.model_dump() for f in summary.failures],
+            "held": 0,
+        }
+        return self.message(
+            self.render("summary", course.language, course.issuer_id, context),
+            to=[(summary.partner_name, summary.contact_email)],
             issuer=course.issuer,
             language=course.language,
             message_id=message_id,

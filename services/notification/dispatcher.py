@@ -27,12 +27,13 @@ import logging
 import random
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.message import EmailMessage
 
 from services.notification.composing import Composer, recipients
+from services.notification.course_summary import CourseSummary
 from services.notification.recipient_limits import RecipientRateLimit
 from services.notification.retrying import RetryPolicy
 from services.notification.smtp import DeliveryRefused, MailServerUnavailable, SmtpChannel
@@ -98,6 +99,9 @@ class Dispatcher:
         self._next_recovery = 0.0
         self.sent = 0
         self.failed = 0
+        # Told (course id, partner id) when a certificate email finishes: the coordinator's
+        # summary may be due.
+        self.on_finished: Callable[[str, str], Awaitable[None]] | None = None
 
     # running ---------------------------------------------------------------------------------
     def start(self) -> None:
@@ -210,6 +214,9 @@ class Dispatcher:
 
     def compose(self, delivery: Document, content: str) -> EmailMessage:
         message_id = self.composer.message_id(str(delivery["_id"]), int(delivery.get("resends", 0)))
+        if delivery.get("kind") == "summary":
+            summary = CourseSummary.model_validate_json(content)
+            return self.composer.summary(summary, message_id=message_id)
         if delivery.get("kind") == "confirmation":
             registered = EnrolmentRegisteredV1.model_validate_json(content)
             return self.composer.confirmation(registered, message_id=message_id)
@@ -261,6 +268,9 @@ class Dispatcher:
             await self._announce(session, delivery, outcome, at)
 
         await self.database.in_transaction(work)
+        finished = outcome.status in (Status.SENT, Status.FAILED, Status.UNCONFIRMED)
+        if finished and delivery.get("kind") == "certificate" and self.on_finished is not None:
+            await self.on_finished(str(delivery["course_id"]), str(delivery["partner_id"]))
         if outcome.status == Status.SENT:
             self.sent += 1
         elif outcome.status == Status.FAILED:

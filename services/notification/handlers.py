@@ -6,7 +6,13 @@ from faststream.kafka import KafkaBroker
 
 from services.notification.intake import CONSUMER, Intake
 from shared import topics
-from shared.events import CertificateIssuedV1, CourseReleasedV1, EnrolmentRegisteredV1, Envelope
+from shared.events import (
+    CertificateIssuedV1,
+    CourseClosedV1,
+    CourseReleasedV1,
+    EnrolmentRegisteredV1,
+    Envelope,
+)
 from shared.messaging import subscriber_options
 from shared.settings import ServiceSettings
 
@@ -31,3 +37,9 @@ def register(broker: KafkaBroker, intake: Intake, settings: ServiceSettings) -> 
     )
     async def on_course_released(event: Envelope[CourseReleasedV1]) -> None:
         await intake.course_released(event)
+
+    @broker.subscriber(
+        topics.COURSE_CLOSED, **subscriber_options(CONSUMER, topics.COURSE_CLOSED, settings)
+    )
+    async def on_course_closed(event: Envelope[CourseClosedV1]) -> None:
+        await intake.course_closed(event)

@@ -12,10 +12,12 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
+from services.notification.course_summary import summarise, summary_due
 from services.notification.store import FAR_FUTURE, NotificationStore, Status
 from shared.consuming import process_once
 from shared.events import (
     CertificateIssuedV1,
+    CourseClosedV1,
     CourseReleasedV1,
     CourseSnapshot,
     EnrolmentRegisteredV1,
@@ -28,6 +30,10 @@ CONSUMER = "notification"
 
 def certificate_delivery_id(number: str) -> str:
     return f"certificate:{number}"
+
+
+def closure_id(course_id: str, partner_id: str) -> str:
+    return f"{course_id}:{partner_id}"
 
 
 class Intake:
@@ -73,6 +79,73 @@ class Intake:
             to=registered.holder.email,
             full_name=registered.holder.full_name,
         )
+
+    async def course_closed(self, event: Envelope[CourseClosedV1]) -> None:
+        closed = event.data
+
+        async def work(session: Session) -> None:
+            await self.store.add_closure(
+                session,
+                {
+                    "_id": closure_id(closed.course_id, closed.partner_id),
+                    "expected": closed.expected_certificates,
+                    "event": closed.model_dump(mode="json"),
+                    "summary": "waiting",
+                },
+            )
+
+        await process_once(self.database, CONSUMER, event.id, work)
+        await self.check_summary(closed.course_id, closed.partner_id)
+
+    async def check_summary(self, course_id: str, partner_id: str) -> None:
+        """Queue the coordinator's summary once the partner's certificate emails are all out;
+        called after each of them finishes. Once per closure: the summary is a delivery keyed
+        by course and partner, queued in the transaction that marks the closure summarised."""
+        key = closure_id(course_id, partner_id)
+
+        async def work(session: Session) -> bool:
+            closure = await self.store.closure(session, key)
+            if closure is None or closure.get("summary") != "waiting":
+                return False
+            deliveries = await self.store.certificate_deliveries(session, course_id, partner_id)
+            if not summary_due(int(closure["expected"]), deliveries):
+                return False
+            closed = CourseClosedV1.model_validate(closure["event"])
+            if not closed.contact_email:
+                await self.store.mark_summarised(session, key, "no contact email")
+                return False
+            summary = summarise(
+                closed.course, closed.partner_name, closed.contact_email, deliveries
+            )
+            now = self.clock()
+            await self.store.add(
+                session,
+                {
+                    "_id": f"summary:{key}",
+                    "kind": "summary",
+                    "status": Status.PENDING,
+                    "due": now,
+                    "queued_epoch": now,
+                    "course_id": course_id,
+                    "partner_id": partner_id,
+                    "language": closed.course.language,
+                    "to": closed.contact_email,
+                    "full_name": closed.partner_name,
+                    "copy_to": [],
+                    "attempts": 0,
+                    "resends": 0,
+                    "claim": "",
+                    "data_started": False,
+                    "last_error": "",
+                    "created_at": datetime.now(UTC),
+                },
+                summary.model_dump_json(),
+            )
+            await self.store.mark_summarised(session, key, "queued")
+            return True
+
+        if await self.database.in_transaction(work):
+            self.wake()
 
     async def _queue(
         self,

@@ -48,11 +48,16 @@ class NotificationStore:
         self.contents = db["delivery_contents"]
         self.attempts = db["delivery_attempts"]
         self.released = db["released_courses"]
+        self.closures = db["course_closures"]
 
     async def ensure_indexes(self) -> None:
         with contextlib.suppress(CollectionInvalid):
             await self.database.ensure_collections(
-                "deliveries", "delivery_contents", "delivery_attempts", "released_courses"
+                "deliveries",
+                "delivery_contents",
+                "delivery_attempts",
+                "released_courses",
+                "course_closures",
             )
         for field in ("due", "enrolment_id", "certificate_number", "course_id", "created_at"):
             await self.deliveries.create_index(field)
@@ -82,6 +87,30 @@ class NotificationStore:
             session=session,
         )
         return int(result.modified_count)
+
+    # coordinators' summaries ---------------------------------------------------------------
+    async def closure(self, session: Session, closure_id: str) -> Document | None:
+        return await self.closures.find_one({"_id": closure_id}, session=session)
+
+    async def add_closure(self, session: Session, closure: Document) -> None:
+        if await self.closure(session, closure["_id"]) is None:
+            await self.closures.insert_one(closure, session=session)
+
+    async def mark_summarised(self, session: Session, closure_id: str, outcome: str) -> None:
+        await self.closures.update_one(
+            {"_id": closure_id}, {"$set": {"summary": outcome}}, session=session
+        )
+
+    async def certificate_deliveries(
+        self, session: Session, course_id: str, partner_id: str
+    ) -> list[Document]:
+        """The first-certificate emails of a partner's trainees on a course (not reissues)."""
+        cursor = self.deliveries.find(
+            {"course_id": course_id, "partner_id": partner_id, "kind": "certificate"},
+            {"status": 1, "full_name": 1, "to": 1, "reply": 1, "last_error": 1},
+            session=session,
+        )
+        return [doc async for doc in cursor]
 
     # dispatching ----------------------------------------------------------------------------
     async def claim_next(self, now: float, lease_until: float, token: str) -> Document | None:

@@ -27,6 +27,7 @@ def create_app(settings: RegistrationSettings | None = None) -> FastAPI:
             topics.ENROLMENT_CORRECTED,
             topics.PARTNER_KEYS,
             topics.COURSE_RELEASED,
+            topics.COURSE_CLOSED,
             topics.CERTIFICATE_ISSUED,
             topics.CERTIFICATE_REVOKED,
             topics.NOTIFICATION_SENT,

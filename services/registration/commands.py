@@ -32,6 +32,7 @@ from services.registration.uploads import Row
 from shared import outbox, topics
 from shared.auth import NewKey, new_partner_key
 from shared.events import (
+    CourseClosedV1,
     CourseReleasedV1,
     CourseSnapshot,
     EnrolmentCompletedV1,
@@ -176,6 +177,49 @@ class Registrar:
             )
             await outbox.add(session, self.database, topics.COURSE_RELEASED, event)
             return release
+
+        return await self.database.in_transaction(work)
+
+    async def close_course(self, course: Document, partner_ids: list[str]) -> list[Document]:
+        """Declare these partners' attendance on `course` final. Each partner's coordinator gets
+        a summary once its certificates are out. Closing twice is harmless: the first stands."""
+        partners = {p: await self.store.partner(p) for p in partner_ids}
+
+        async def work(session: Session) -> list[Document]:
+            closures = []
+            for partner_id in partner_ids:
+                existing = await self.store.closure(course["_id"], partner_id, session)
+                if existing is not None:
+                    closures.append(existing)
+                    continue
+                partner = partners.get(partner_id) or {}
+                closure: Document = {
+                    "_id": f"{course['_id']}:{partner_id}",
+                    "course_id": course["_id"],
+                    "partner_id": partner_id,
+                    "expected_certificates": await self.store.count_completed(
+                        course["_id"], partner_id, session
+                    ),
+                    "summary_to": partner.get("contact_email"),
+                    "closed_at": now(),
+                }
+                await self.store.insert_closure(session, closure)
+                event = new_event(
+                    CourseClosedV1(
+                        course_id=course["_id"],
+                        partner_id=partner_id,
+                        partner_name=partner.get("name", partner_id),
+                        contact_email=closure["summary_to"],
+                        expected_certificates=closure["expected_certificates"],
+                        course=course_snapshot(course),
+                        closed_at=closure["closed_at"],
+                    ),
+                    source=SOURCE,
+                    subject=course["_id"],
+                )
+                await outbox.add(session, self.database, topics.COURSE_CLOSED, event)
+                closures.append(closure)
+            return closures
 
         return await self.database.in_transaction(work)
 

@@ -169,6 +169,15 @@ class CourseRelease(BaseModel):
     released_at: datetime
 
 
+class CourseClosure(BaseModel):
+    partner_id: str
+    expected_certificates: int = Field(description="Trainees of this partner who completed.")
+    summary_to: str | None = Field(
+        description="The partner's contact email, which gets the summary; null: no summary."
+    )
+    closed_at: datetime
+
+
 class CoursePage(BaseModel):
     items: list[CourseOut]
     next_cursor: str | None = Field(description="Pass as ?cursor= for the next page; null at end.")

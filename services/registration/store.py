@@ -60,6 +60,8 @@ async def page_of(
     return [doc async for doc in found]
 
 
+COMPLETED_STATUSES = (Status.COMPLETED, Status.CERTIFIED, Status.NOTIFIED, Status.REVOKED)
+
 # Courses read per request (every enrolment checks its course) and never changed once created.
 COURSES_CACHED = 1024
 
@@ -79,6 +81,7 @@ class RegistrationStore:
         self.idempotency_records = db["idempotency_keys"]
         # Kept beside the course, which never changes once created (and so can be cached).
         self.releases = db["course_releases"]
+        self.closures = db["course_closures"]
 
     async def ensure_indexes(self) -> None:
         await self.database.ensure_collections(
@@ -91,6 +94,7 @@ class RegistrationStore:
             "funders",
             "idempotency_keys",
             "course_releases",
+            "course_closures",
         )
         await idempotency.ensure_indexes(self.idempotency_records)
         await self.keys.create_index("key_hash", unique=True)
@@ -179,6 +183,20 @@ class RegistrationStore:
 
     async def insert_release(self, session: Session, release: Document) -> None:
         await self.releases.insert_one(release, session=session)
+
+    async def closure(self, course_id: str, partner_id: str, session: Session) -> Document | None:
+        return await self.closures.find_one({"_id": f"{course_id}:{partner_id}"}, session=session)
+
+    async def insert_closure(self, session: Session, closure: Document) -> None:
+        await self.closures.insert_one(closure, session=session)
+
+    async def count_completed(self, course_id: str, partner_id: str, session: Session) -> int:
+        """Enrolments of a partner on a course that completed (and so have a certificate)."""
+        completed = [s.value for s in COMPLETED_STATUSES]
+        return await self.enrolments.count_documents(
+            {"course_id": course_id, "partner_id": partner_id, "status": {"$in": completed}},
+            session=session,
+        )
 
     async def courses_page(
         self, partner_id: str | None, cursor: str | None, limit: int

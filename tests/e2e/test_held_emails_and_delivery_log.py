@@ -209,3 +209,47 @@ async def test_a_course_without_confirmations_sends_nothing_on_enrolment(
     await asyncio.sleep(1.0)
     assert training.emails() == []
     assert await training.admin.deliveries(enrolment_id) == []
+
+
+async def test_the_coordinator_gets_one_summary_once_the_certificates_are_out(
+    admin: Api, training: Training
+) -> None:
+    contact = f"coordinator.{training.tag}@town.example"
+    created = await admin.ok(
+        "registration",
+        "POST",
+        "/v1/partners",
+        json={"name": f"Town {training.tag}", "contact_email": contact},
+    )
+    course = await admin.create_course(course_body([created["id"]], language="en"))
+    partner = admin.as_partner(created["api_key"])
+    try:
+        for ref, name, address in [
+            ("s-1", "Anna Nowak", training.address("s-1")),
+            ("s-2", "Jan Kowalski", training.address("s-2")),
+            ("s-3", "Piotr Zieliński", f"bounce.{training.tag}@town.example"),
+        ]:
+            enrolment_id = await partner.enrol(course["id"], ref, name, address)
+            await partner.ok("registration", "POST", f"/v1/enrolments/{enrolment_id}/complete")
+        await partner.enrol(course["id"], "s-4", "Never Came", training.address("s-4"))
+
+        [closure] = await partner.ok("registration", "POST", f"/v1/courses/{course['id']}/close")
+        assert closure["expected_certificates"] == 3
+        assert closure["summary_to"] == contact
+
+        def summaries() -> list[Any] | None:
+            found = [m for m in training.stack.emails() if contact in str(m["To"])]
+            return found or None
+
+        [summary] = await eventually(summaries, what="the coordinator's summary")
+        assert "3" in str(summary["Subject"]) and "2 of 3" in str(summary["Subject"])
+        text = summary.get_body(preferencelist=("plain",)).get_content()  # type: ignore[union-attr]
+        assert "Sent: 2 of 3" in text
+        assert "Piotr Zieliński" in text and "550" in text
+
+        again = await partner.ok("registration", "POST", f"/v1/courses/{course['id']}/close")
+        assert again[0]["closed_at"] == closure["closed_at"]
+        await asyncio.sleep(1.0)
+        assert len(summaries() or []) == 1, "one summary, however often the course is closed"
+    finally:
+        await partner.close()

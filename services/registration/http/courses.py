@@ -12,9 +12,16 @@ from services.registration.http.deps import (
     Reg,
     Store,
     next_cursor,
+    partner_only,
     visible_course,
 )
-from services.registration.schemas import CourseIn, CourseOut, CoursePage, CourseRelease
+from services.registration.schemas import (
+    CourseClosure,
+    CourseIn,
+    CourseOut,
+    CoursePage,
+    CourseRelease,
+)
 from shared.mongo import Document
 from shared.problems import Problem
 
@@ -70,3 +77,23 @@ async def release_course(course_id: str, admin: Admin, reg: Reg, store: Store) -
         )
     release = await reg.release_course(course, by="admin")
     return CourseRelease(course_id=course_id, released_at=release["released_at"])
+
+
+@router.post(
+    "/{course_id}/close",
+    response_model=list[CourseClosure],
+    summary="Attendance is final: the coordinator gets a summary once the certificates are out",
+    description=(
+        "With a partner's key, closes that partner's part of the course; with the admin key, "
+        "every partner's. Once as many certificate emails as trainees completed have been sent "
+        "(or have failed), the partner's contact email receives one summary: sent, failed, and "
+        "why. Closing again changes nothing."
+    ),
+)
+async def close_course(
+    course_id: str, caller: Caller, reg: Reg, store: Store
+) -> list[CourseClosure]:
+    course = await visible_course(course_id, caller, store)
+    partners = course["partner_ids"] if caller.is_admin else [partner_only(caller)]
+    closures = await reg.close_course(course, partners)
+    return [CourseClosure.model_validate(c) for c in closures]
