@@ -96,6 +96,12 @@ def services(stack: Stack) -> Iterator[Services]:
         ATTESTA_LOG_JSON="true",
         ATTESTA_OUTBOX_POLL_SECONDS="0.2",
         ATTESTA_KAFKA_SESSION_TIMEOUT_MS="6000",
+        # Retries and leases in seconds, not minutes: the tests wait for them.
+        ATTESTA_MAIL_RETRY_FIRST_SECONDS="0.5",
+        ATTESTA_MAIL_RETRY_MAX_SECONDS="2",
+        ATTESTA_MAIL_OUTAGE_PAUSE_SECONDS="0.2",
+        ATTESTA_MAIL_LEASE_SECONDS="4",
+        ATTESTA_MAIL_POLL_SECONDS="0.2",
     )
     log_dir = stack.root / "service-logs"
     children = servers.start_services(ports, env, log_dir)
