@@ -102,6 +102,8 @@ class Intake:
         called after each of them finishes. Once per closure: the summary is a delivery keyed
         by course and partner, queued in the transaction that marks the closure summarised."""
         key = closure_id(course_id, partner_id)
+        if not await self.store.awaits_summary(key):
+            return  # the usual case, answered without a transaction
 
         async def work(session: Session) -> bool:
             closure = await self.store.closure(session, key)

@@ -92,6 +92,10 @@ class NotificationStore:
     async def closure(self, session: Session, closure_id: str) -> Document | None:
         return await self.closures.find_one({"_id": closure_id}, session=session)
 
+    async def awaits_summary(self, closure_id: str) -> bool:
+        found = await self.closures.find_one({"_id": closure_id}, {"summary": 1})
+        return found is not None and found.get("summary") == "waiting"
+
     async def add_closure(self, session: Session, closure: Document) -> None:
         if await self.closure(session, closure["_id"]) is None:
             await self.closures.insert_one(closure, session=session)
