@@ -96,7 +96,12 @@ def build_core(
         serialise=settings.mongo_serialise_transactions,
     )
     broker, publisher, dead_letters = build_broker(settings, service=name, registry=registry)
-    relay = outbox.OutboxRelay(database, publisher, poll_seconds=settings.outbox_poll_seconds)
+    relay = outbox.OutboxRelay(
+        database,
+        publisher,
+        poll_seconds=settings.outbox_poll_seconds,
+        linger_seconds=settings.outbox_linger_seconds,
+    )
     core = ServiceCore(
         name=name,
         settings=settings,

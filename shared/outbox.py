@@ -80,9 +80,16 @@ async def requeue_published(database: Database, topics: set[str]) -> int:
 
 class OutboxRelay:
     def __init__(
-        self, database: Database, publish: Publisher, *, poll_seconds: float, batch: int = 100
+        self,
+        database: Database,
+        publish: Publisher,
+        *,
+        poll_seconds: float,
+        batch: int = 100,
+        linger_seconds: float = 0.0,
     ) -> None:
         self._database = database
+        self._linger_seconds = linger_seconds
         self._publish = publish
         self._poll_seconds = poll_seconds
         self._batch = batch
@@ -142,6 +149,10 @@ class OutboxRelay:
                 log.exception("outbox relay could not publish; retrying")
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout=self._poll_seconds)
+                if self._linger_seconds:
+                    # Woken by a commit: others usually follow within milliseconds, and one
+                    # round (two short transactions) then publishes them all.
+                    await asyncio.sleep(self._linger_seconds)
 
     def start(self) -> None:
         self._task = asyncio.create_task(self.run(), name="outbox-relay")

@@ -48,5 +48,10 @@ class ServiceSettings(BaseSettings):
     log_level: str = "INFO"
     log_json: bool = False
     outbox_poll_seconds: float = Field(default=0.5, gt=0)
+    outbox_linger_seconds: float = Field(
+        default=0.02,
+        ge=0,
+        description="How long the relay waits after a commit wakes it, to publish a batch.",
+    )
     consumer_max_attempts: int = Field(default=3, ge=1)
     consumer_retry_backoff_seconds: float = Field(default=0.2, ge=0)

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import time
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 from pydantic import BaseModel, Field
 
 from services.notification.dispatcher import Dispatcher
+from services.notification.letters import compose
 from services.notification.store import FINISHED, NotificationStore, Status
 from shared.app_state import from_app_state
 from shared.auth import Principal, current_admin
@@ -65,6 +66,11 @@ class Preview(BaseModel):
     attachments: list[str]
 
 
+def epoch(at: datetime) -> float:
+    """Seconds since 1970 of `at`, read as UTC when it names no offset."""
+    return (at if at.tzinfo is not None else at.replace(tzinfo=UTC)).timestamp()
+
+
 def delivery_out(doc: Document) -> DeliveryOut:
     return DeliveryOut.model_validate(
         {**doc, "id": doc["_id"], "last_error": doc.get("last_error") or None}
@@ -102,13 +108,13 @@ async def deliveries(
         }.items()
         if value is not None
     }
-    created: dict[str, datetime] = {}
+    created: dict[str, float] = {}
     if since is not None:
-        created["$gte"] = since
+        created["$gte"] = epoch(since)
     if until is not None:
-        created["$lt"] = until
+        created["$lt"] = epoch(until)
     if created:
-        query["created_at"] = created
+        query["created_epoch"] = created
     docs = await store.find(query, after, limit + 1)
     page = [delivery_out(d) for d in docs[:limit]]
     if len(docs) > limit:
@@ -160,7 +166,13 @@ async def resend(delivery_id: str, _: Admin, store: Store, sender: Sender) -> De
 )
 async def preview(delivery_id: str, _: Admin, store: Store, sender: Sender) -> Preview:
     doc = await existing(store, delivery_id)
-    message = sender.compose(doc, await store.content(delivery_id))
+    message = compose(
+        sender.letters.composer,
+        str(doc.get("kind", "certificate")),
+        delivery_id,
+        int(doc.get("resends", 0)),
+        await store.content(delivery_id),
+    )
     text = message.get_body(preferencelist=("plain",))
     html = message.get_body(preferencelist=("html",))
     return Preview.model_validate(

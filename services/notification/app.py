@@ -10,6 +10,7 @@ from services.notification import api, handlers
 from services.notification.composing import Composer, MailIdentity
 from services.notification.dispatcher import Dispatcher, DispatchSettings
 from services.notification.intake import Intake
+from services.notification.letters import LetterWriter
 from services.notification.recipient_limits import RecipientRateLimit
 from services.notification.retrying import RetryPolicy
 from services.notification.settings import NotificationSettings
@@ -41,15 +42,13 @@ def smtp_config(settings: NotificationSettings) -> SmtpConfig:
     )
 
 
-def build_dispatcher(settings: NotificationSettings, store: NotificationStore) -> Dispatcher:
-    composer = Composer(
-        MailIdentity(settings.mail_from, settings.mail_reply_to, settings.message_id_domain),
-        settings.mail_templates_dir,
-    )
+def build_dispatcher(
+    settings: NotificationSettings, store: NotificationStore, letters: LetterWriter
+) -> Dispatcher:
     config = smtp_config(settings)
     return Dispatcher(
         store,
-        composer,
+        letters,
         lambda: SmtpChannel(config),
         policy=RetryPolicy(
             first_delay=settings.mail_retry_first_seconds,
@@ -82,7 +81,12 @@ def create_app(settings: NotificationSettings | None = None) -> FastAPI:
         ],
     )
     store = NotificationStore(core.database)
-    dispatcher = build_dispatcher(settings, store)
+    composer = Composer(
+        MailIdentity(settings.mail_from, settings.mail_reply_to, settings.message_id_domain),
+        settings.mail_templates_dir,
+    )
+    letters = LetterWriter(composer, settings.mail_compose_processes)
+    dispatcher = build_dispatcher(settings, store, letters)
     intake = Intake(store, dispatcher.wake)
     dispatcher.on_finished = intake.check_summary
 
@@ -92,6 +96,11 @@ def create_app(settings: NotificationSettings | None = None) -> FastAPI:
     core.on_start.append(store.ensure_indexes)
     core.on_start.append(start_sending)
     core.on_stop.append(dispatcher.stop)
+
+    async def stop_composing() -> None:
+        letters.close()
+
+    core.on_stop.append(stop_composing)
     handlers.register(core.broker, intake, settings)
     app = build_http_app(
         core,

@@ -76,6 +76,7 @@ def recipients(message: EmailMessage) -> list[str]:
 class Composer:
     def __init__(self, identity: MailIdentity, templates_dir: Path | None = None) -> None:
         self.identity = identity
+        self.templates_dir = templates_dir
         loaders = [FileSystemLoader(TEMPLATES)]
         if templates_dir is not None:
             loaders.insert(0, FileSystemLoader(templates_dir))

@@ -30,18 +30,14 @@ import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from email.message import EmailMessage
 
-from services.notification.composing import Composer, recipients
-from services.notification.course_summary import CourseSummary
+from services.notification.letters import Letter, LetterWriter
 from services.notification.recipient_limits import RecipientRateLimit
 from services.notification.retrying import RetryPolicy
 from services.notification.smtp import DeliveryRefused, MailServerUnavailable, SmtpChannel
 from services.notification.store import FAR_FUTURE, NotificationStore, Status
 from shared import outbox, topics
 from shared.events import (
-    CertificateIssuedV1,
-    EnrolmentRegisteredV1,
     NotificationFailedV1,
     NotificationSentV1,
     new_event,
@@ -74,7 +70,7 @@ class Dispatcher:
     def __init__(
         self,
         store: NotificationStore,
-        composer: Composer,
+        letters: LetterWriter,
         channel: Callable[[], SmtpChannel],
         *,
         policy: RetryPolicy,
@@ -85,7 +81,7 @@ class Dispatcher:
     ) -> None:
         self.store = store
         self.database = store.database
-        self.composer = composer
+        self.letters = letters
         self.new_channel = channel
         self.policy = policy
         self.limit = limit
@@ -172,26 +168,29 @@ class Dispatcher:
     async def attempt(self, delivery: Document, token: str, channel: SmtpChannel) -> None:
         delivery_id = str(delivery["_id"])
         try:
-            message = self.compose(delivery, await self.store.content(delivery_id))
+            letter = await self.letters.write(
+                str(delivery.get("kind", "certificate")),
+                delivery_id,
+                int(delivery.get("resends", 0)),
+                await self.store.content(delivery_id),
+            )
         except Exception as error:
             # A template or content that cannot make an email will not make one next time.
             log.exception("delivery %s cannot be composed", delivery_id)
             await self.settle(delivery, Outcome(Status.FAILED, error=f"cannot compose: {error}"))
             return
 
-        to = recipients(message)
-        wait = self.limit.wait(to)
+        wait = self.limit.wait(letter.recipients)
         if wait > 0:
             await self.store.put_back(delivery_id, token, self.clock() + wait, uncount=True)
             return
 
-        self.limit.record(to)
-        sender = message["From"].addresses[0].addr_spec
+        self.limit.record(letter.recipients)
         try:
             accepted = await channel.send(
-                message,
-                sender=sender,
-                recipients=to,
+                letter.wire,
+                sender=letter.sender,
+                recipients=letter.recipients,
                 before_data=lambda: self.store.mark_data_started(delivery_id, token),
             )
         except DeliveryRefused as refusal:
@@ -210,18 +209,7 @@ class Dispatcher:
                 outcome = Outcome(
                     Status.SENT, reply=accepted.reply, error=f"copies refused: {refused}"
                 )
-        await self.settle(delivery, outcome, message=message)
-
-    def compose(self, delivery: Document, content: str) -> EmailMessage:
-        message_id = self.composer.message_id(str(delivery["_id"]), int(delivery.get("resends", 0)))
-        if delivery.get("kind") == "summary":
-            summary = CourseSummary.model_validate_json(content)
-            return self.composer.summary(summary, message_id=message_id)
-        if delivery.get("kind") == "confirmation":
-            registered = EnrolmentRegisteredV1.model_validate_json(content)
-            return self.composer.confirmation(registered, message_id=message_id)
-        issued = CertificateIssuedV1.model_validate_json(content)
-        return self.composer.certificate(issued, message_id=message_id)
+        await self.settle(delivery, outcome, letter=letter)
 
     def retry_or_give_up(self, delivery: Document, error: str) -> Outcome:
         now = self.clock()
@@ -233,7 +221,7 @@ class Dispatcher:
 
     # settling --------------------------------------------------------------------------------
     async def settle(
-        self, delivery: Document, outcome: Outcome, *, message: EmailMessage | None = None
+        self, delivery: Document, outcome: Outcome, *, letter: Letter | None = None
     ) -> None:
         delivery_id = str(delivery["_id"])
         at = datetime.now(UTC)
@@ -247,11 +235,8 @@ class Dispatcher:
             fields["next_attempt_at"] = None
         if outcome.status == Status.SENT:
             fields |= {"sent_at": at, "reply": outcome.reply}
-            if message is not None:
-                fields |= {
-                    "message_id": str(message["Message-ID"]),
-                    "recipients": recipients(message),
-                }
+            if letter is not None:
+                fields |= {"message_id": letter.message_id, "recipients": letter.recipients}
         elif outcome.status == Status.FAILED:
             fields |= {"failed_at": at, "reply": outcome.reply}
         elif outcome.status == Status.UNCONFIRMED:

@@ -140,6 +140,7 @@ class Intake:
                     "data_started": False,
                     "last_error": "",
                     "created_at": datetime.now(UTC),
+                    "created_epoch": now,
                 },
                 summary.model_dump_json(),
             )
@@ -180,6 +181,7 @@ class Intake:
                 "data_started": False,
                 "last_error": "",
                 "created_at": datetime.now(UTC),
+                "created_epoch": now,
                 "event_id": event_id,
                 **fields,
             }

@@ -23,6 +23,12 @@ class NotificationSettings(ServiceSettings):
     smtp_connections: int = Field(
         default=2, ge=1, le=32, description="Emails sent at once, each on its own connection."
     )
+    mail_compose_processes: int = Field(
+        default=1,
+        ge=0,
+        le=16,
+        description="Processes that build emails beside the service's event loop (0: in it).",
+    )
     mail_from: str = Field(
         default="Attesta <certificates@attesta.local>",
         description="Address of every email; the display name becomes the issuer's name unless "

@@ -13,7 +13,6 @@ import email.policy
 import ssl
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
-from email.message import EmailMessage
 
 import aiosmtplib
 
@@ -70,15 +69,14 @@ class SmtpChannel:
 
     async def send(
         self,
-        message: EmailMessage,
+        wire: bytes,
         *,
         sender: str,
         recipients: Sequence[str],
         before_data: Callable[[], Awaitable[None]],
     ) -> Accepted:
-        """Send `message` to `recipients`; the first recipient must accept, the others (copies)
-        may be refused without failing the send."""
-        wire = message.as_bytes(policy=WIRE)
+        """Send the message `wire` (as flattened with `WIRE`) to `recipients`; the first
+        recipient must accept, the others (copies) may be refused without failing the send."""
         smtp = await self._open()
         try:
             try:

@@ -59,7 +59,9 @@ class NotificationStore:
                 "released_courses",
                 "course_closures",
             )
-        for field in ("due", "enrolment_id", "certificate_number", "course_id", "created_at"):
+        # Paging and date filters use `created_epoch`: on the embedded server a datetime range
+        # over an indexed field matches the wrong documents.
+        for field in ("due", "enrolment_id", "certificate_number", "course_id", "created_epoch"):
             await self.deliveries.create_index(field)
         await self.attempts.create_index("delivery_id")
 
@@ -193,18 +195,19 @@ class NotificationStore:
     async def find(self, query: dict[str, Any], after: str | None, limit: int) -> list[Document]:
         """Deliveries matching `query`, oldest first, from after the delivery `after`."""
         if after is not None:
-            last = await self.deliveries.find_one({"_id": after}, {"created_at": 1})
+            last = await self.deliveries.find_one({"_id": after}, {"created_epoch": 1})
             if last is not None:
+                at = float(last.get("created_epoch", 0.0))
                 query = {
                     **query,
                     "$or": [
-                        {"created_at": {"$gt": last["created_at"]}},
-                        {"created_at": last["created_at"], "_id": {"$gt": after}},
+                        {"created_epoch": {"$gt": at}},
+                        {"created_epoch": at, "_id": {"$gt": after}},
                     ],
                 }
         cursor = (
             self.deliveries.find(query)
-            .sort([("created_at", ASCENDING), ("_id", ASCENDING)])
+            .sort([("created_epoch", ASCENDING), ("_id", ASCENDING)])
             .limit(limit)
         )
         return [doc async for doc in cursor]

@@ -127,6 +127,14 @@ async def test_the_delivery_log_pages_with_a_link_header(training: Training) -> 
     ids = [d["id"] for d in first.json() + rest.json()]
     assert len(set(ids)) == 3
 
+    async def created(**window: str) -> int:
+        params = {"course_id": course_id, **window}
+        return len(await admin.ok("notification", "GET", "/v1/deliveries", params=params))
+
+    assert await created(since="2000-01-01T00:00:00Z") == 3
+    assert await created(since="2100-01-01T00:00:00") == 0
+    assert await created(until="2000-01-01T00:00:00Z") == 0
+
 
 async def test_an_unknown_delivery_is_a_404_problem(admin: Api) -> None:
     response = await admin.call("notification", "POST", "/v1/deliveries/certificate:nope/resend")

@@ -8,7 +8,7 @@ from typing import Any
 from tests.conftest import eventually
 from tests.e2e.api_client import Api
 from tests.e2e.conftest import Training
-from tests.e2e.kafka_tools import events_about
+from tests.e2e.kafka_tools import events_about, find_event
 
 
 async def test_a_withdrawn_trainee_is_not_completed_by_a_later_attendance_upload(
@@ -74,7 +74,8 @@ async def test_a_correction_after_certification_is_announced_for_reissue(
     event_id = fixed["corrections"][0]["event_id"]
     assert event_id
 
-    [record] = await events_about(training.stack.kafka, "enrolment.corrected", enrolment_id)
+    record = await find_event(training.stack.kafka, "enrolment.corrected", enrolment_id)
+    assert len(await events_about(training.stack.kafka, "enrolment.corrected", enrolment_id)) == 1
     event = json.loads(record.value)
     assert event["id"] == event_id and event["type"] == "attesta.enrolment.corrected.v1"
     assert event["data"]["holder"]["full_name"] == "Мария Георгиева"

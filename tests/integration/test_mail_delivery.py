@@ -18,6 +18,7 @@ import pytest
 from services.notification.composing import Composer, MailIdentity
 from services.notification.dispatcher import Dispatcher, DispatchSettings
 from services.notification.intake import Intake, certificate_delivery_id
+from services.notification.letters import LetterWriter
 from services.notification.recipient_limits import RecipientRateLimit
 from services.notification.retrying import RetryPolicy
 from services.notification.smtp import SmtpChannel, SmtpConfig
@@ -60,7 +61,7 @@ class Notification:
         )
         return Dispatcher(
             self.store,
-            composer,
+            LetterWriter(composer, processes=overrides.get("processes", 0)),
             lambda: SmtpChannel(config),
             policy=overrides.get("policy", self.policy),
             limit=RecipientRateLimit(
@@ -112,6 +113,7 @@ async def notification(
     yield service
     for dispatcher in service.running:
         await dispatcher.stop(grace_seconds=1)
+        dispatcher.letters.close()
 
 
 def certificate(number: str | None = None, **changes: Any) -> CertificateIssuedV1:
@@ -124,7 +126,7 @@ async def test_a_server_answering_451_for_a_while_gets_the_email_once_it_accepts
 ) -> None:
     server.answer_data("451 4.7.1 Greylisted, try again", "451 4.7.1 Greylisted, try again")
     delivery_id = await notification.issue(certificate())
-    notification.start()
+    notification.start(processes=1)  # as the service runs: emails built in a worker process
 
     sent = await notification.settled(delivery_id, "sent")
 
