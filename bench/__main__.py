@@ -7,7 +7,9 @@ what the same box does without the service means more).
 - single, bulk: registration's enrolments against bare FastAPI / PyMongo, on a stack running
   registration only (unless --all-services);
 - issue: completions to certificate.issued through certification, on a stack running all three
-  services, against Typst's raw rendering rate.
+  services, against Typst's raw rendering rate;
+- email: certificate emails (PDF attached) through notification, on a stack running notification
+  only, against aiosmtplib sending the same emails straight to the same SMTP sink.
 
 Each stack is started on free ports, so it runs next to `make run` and never touches `.data/`.
 """
@@ -30,7 +32,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from types import FrameType
 
-from bench import issuing, rendering, scenarios, storage
+from bench import emailing, issuing, rendering, scenarios, storage
 from bench.figures import IssueFigures, RendererFigures, RunFigures
 from bench.report import progress, table
 from bench.stack import SERVICES, Stack, running_stack
@@ -39,7 +41,7 @@ from bench.tenant import create_tenant
 RESULTS = Path(__file__).parent / "results"
 DEFAULT_SIZES = (1_000, 10_000, 100_000)
 QUICK_SIZES = (100, 1_000)
-MEASUREMENTS = ("render", "single", "bulk", "issue", "storage")
+MEASUREMENTS = ("render", "single", "bulk", "issue", "storage", "email")
 
 
 def sizes(text: str) -> list[int]:
@@ -68,7 +70,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--quick",
         action="store_true",
         help="a smoke run: 200 single requests, bulk sizes 100 and 1,000 (unless --sizes), "
-        "2 short rounds of rendering, 50 certificates issued",
+        "2 short rounds of rendering, 50 certificates issued, 200 emails each way",
     )
     parser.add_argument(
         "--sizes",
@@ -86,7 +88,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--only",
         choices=MEASUREMENTS,
-        help="run one measurement (render needs no stack; issue starts all three services)",
+        help="run one measurement (render needs no stack; issue starts all three services, "
+        "email notification only)",
     )
     parser.add_argument(
         "--render-rounds",
@@ -116,6 +119,27 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="trainees per attendance POST in the issue measurement (100)",
     )
     parser.add_argument(
+        "--emails",
+        type=positive,
+        help="emails each way (raw and through the service) in the email measurement, "
+        "in --email-rounds bursts (1000; quick 200)",
+    )
+    parser.add_argument(
+        "--email-rounds",
+        type=positive,
+        help="the email measurement alternates raw and service bursts in this many rounds (3)",
+    )
+    parser.add_argument(
+        "--email-rate",
+        type=positive,
+        help="certificate.issued events per second for the email latency (10)",
+    )
+    parser.add_argument(
+        "--email-seconds",
+        type=positive,
+        help="how long the email latency's steady rate lasts, in seconds (15; quick 5)",
+    )
+    parser.add_argument(
         "--all-services",
         action="store_true",
         help="single, bulk: also start certification and notification (idle, they only add "
@@ -136,6 +160,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         args.certificates = 50 if args.quick else 500
     if args.storage_certificates is None:
         args.storage_certificates = 50 if args.quick else 300
+    args.email = emailing.settings_for(
+        quick=args.quick,
+        emails=args.emails,
+        rounds=args.email_rounds,
+        rate=args.email_rate,
+        seconds=args.email_seconds,
+    )
     args.render = rendering.settings_for(
         quick=args.quick,
         rounds=args.render_rounds,
@@ -174,7 +205,7 @@ def machine() -> dict[str, str | int | None]:
 
 
 def notes(args: argparse.Namespace) -> list[str]:
-    if not wanted(args, "single", "bulk", "issue"):
+    if not wanted(args, "single", "bulk", "issue", "email"):
         return []
     found = [
         f"the bench client, the service and nx-27017 share this machine's {os.cpu_count()} "
@@ -234,6 +265,16 @@ async def measure_issue(
     )
 
 
+def report(run: RunFigures) -> str:
+    """The results table, the email section before the notes (bench/emailing.py prints it)."""
+    text = table(dataclasses.replace(run, notes=[]))
+    if run.email is not None:
+        text += "\n" + "\n".join(emailing.email_table(run.email)) + "\n"
+    if run.notes:
+        text += "\n" + "".join(f"Note: {note}\n" for note in run.notes)
+    return text
+
+
 def save(run: RunFigures, directory: Path, stamp: str) -> Path:
     directory.mkdir(parents=True, exist_ok=True)
     path = directory / f"registration-{stamp}.json"
@@ -275,6 +316,7 @@ def main(argv: list[str] | None = None) -> int:
             "render": dataclasses.asdict(args.render),
             "certificates": args.certificates,
             "attendance_batch": args.attendance_batch,
+            "email": dataclasses.asdict(args.email),
         },
         notes=notes(args),
     )
@@ -303,6 +345,15 @@ def main(argv: list[str] | None = None) -> int:
                 progress, services=SERVICES, keep=args.keep, interrupted=lambda: bool(_signalled)
             ) as stack:
                 run.issue = asyncio.run(measure_issue(stack, args, raw_render))
+        if wanted(args, "email"):
+            # Notification alone: nothing else on the stack competes for the 2 cores.
+            with running_stack(
+                progress,
+                services=("notification",),
+                keep=args.keep,
+                interrupted=lambda: bool(_signalled),
+            ) as stack:
+                run.email = asyncio.run(emailing.measure(stack, args.email, progress))
     except BaseException as error:
         # The children get a terminal's Ctrl-C as well and may die first: whatever failed
         # after a signal failed because of it.
@@ -315,13 +366,14 @@ def main(argv: list[str] | None = None) -> int:
             return 1
         raise
     path = save(run, args.results_dir, started.strftime("%Y%m%d-%H%M%S"))
-    sys.stdout.write(table(run))
+    sys.stdout.write(report(run))
     print(f"\nSaved {path}", file=sys.stderr)
     failed = (
         (run.single is not None and run.single.service.failed > 0)
         or any(not b.complete for b in run.bulk)
         or (run.render is not None and not run.render.checked)
         or (run.issue is not None and not run.issue.complete)
+        or (run.email is not None and not run.email.complete)
     )
     return 1 if failed else 0
 
