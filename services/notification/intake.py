@@ -36,6 +36,30 @@ def closure_id(course_id: str, partner_id: str) -> str:
     return f"{course_id}:{partner_id}"
 
 
+def new_delivery(
+    delivery_id: str, kind: str, course: CourseSnapshot, now: float, *, held: bool, **fields: Any
+) -> Document:
+    """A delivery record as it starts: held with its course, or due at once."""
+    return {
+        "_id": delivery_id,
+        "kind": kind,
+        "status": Status.HELD if held else Status.PENDING,
+        "due": FAR_FUTURE if held else now,
+        "queued_epoch": now,
+        "course_id": course.id,
+        "language": course.language,
+        "copy_to": [],
+        "attempts": 0,
+        "resends": 0,
+        "claim": "",
+        "data_started": False,
+        "last_error": "",
+        "created_at": datetime.now(UTC),
+        "created_epoch": now,
+        **fields,
+    }
+
+
 class Intake:
     def __init__(
         self,
@@ -119,31 +143,17 @@ class Intake:
             summary = summarise(
                 closed.course, closed.partner_name, closed.contact_email, deliveries
             )
-            now = self.clock()
-            await self.store.add(
-                session,
-                {
-                    "_id": f"summary:{key}",
-                    "kind": "summary",
-                    "status": Status.PENDING,
-                    "due": now,
-                    "queued_epoch": now,
-                    "course_id": course_id,
-                    "partner_id": partner_id,
-                    "language": closed.course.language,
-                    "to": closed.contact_email,
-                    "full_name": closed.partner_name,
-                    "copy_to": [],
-                    "attempts": 0,
-                    "resends": 0,
-                    "claim": "",
-                    "data_started": False,
-                    "last_error": "",
-                    "created_at": datetime.now(UTC),
-                    "created_epoch": now,
-                },
-                summary.model_dump_json(),
+            delivery = new_delivery(
+                f"summary:{key}",
+                "summary",
+                closed.course,
+                self.clock(),
+                held=False,
+                partner_id=partner_id,
+                to=closed.contact_email,
+                full_name=closed.partner_name,
             )
+            await self.store.add(session, delivery, summary.model_dump_json())
             await self.store.mark_summarised(session, key, "queued")
             return True
 
@@ -165,26 +175,9 @@ class Intake:
             if await self.store.exists(session, delivery_id):
                 return
             held = course.hold_emails and not await self.store.is_released(session, course.id)
-            now = self.clock()
-            delivery: Document = {
-                "_id": delivery_id,
-                "kind": kind,
-                "status": Status.HELD if held else Status.PENDING,
-                "due": FAR_FUTURE if held else now,
-                "queued_epoch": now,
-                "course_id": course.id,
-                "language": course.language,
-                "copy_to": [],
-                "attempts": 0,
-                "resends": 0,
-                "claim": "",
-                "data_started": False,
-                "last_error": "",
-                "created_at": datetime.now(UTC),
-                "created_epoch": now,
-                "event_id": event_id,
-                **fields,
-            }
+            delivery = new_delivery(
+                delivery_id, kind, course, self.clock(), held=held, event_id=event_id, **fields
+            )
             await self.store.add(session, delivery, content)
 
         if await process_once(self.database, CONSUMER, event_id, work):

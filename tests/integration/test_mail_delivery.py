@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -368,9 +369,10 @@ async def test_a_name_holding_a_bcc_header_injects_nothing(
     assert b"\r\nBcc:" not in headers, "a folded line is a continuation, never a new header"
 
 
-async def test_starttls_and_login_are_used_when_configured(
-    notification: Notification,
-) -> None:
+@contextmanager
+def tls_with_login(notification: Notification, password: str) -> Iterator[ScriptedSmtpServer]:
+    """A server that wants STARTTLS and the login attesta/s3cret; the service logs in with
+    `password`."""
     server_context, client_context = self_signed_context()
     with ScriptedSmtpServer(
         tls_context=server_context, require_starttls=True, auth=("attesta", "s3cret")
@@ -380,8 +382,15 @@ async def test_starttls_and_login_are_used_when_configured(
             "starttls": True,
             "tls_context": client_context,
             "username": "attesta",
-            "password": "s3cret",
+            "password": password,
         }
+        yield secure
+
+
+async def test_starttls_and_login_are_used_when_configured(
+    notification: Notification,
+) -> None:
+    with tls_with_login(notification, "s3cret") as secure:
         delivery_id = await notification.issue(certificate())
         notification.start()
         await notification.settled(delivery_id, "sent")
@@ -389,17 +398,7 @@ async def test_starttls_and_login_are_used_when_configured(
 
 
 async def test_a_wrong_password_is_retried_not_failed(notification: Notification) -> None:
-    server_context, client_context = self_signed_context()
-    with ScriptedSmtpServer(
-        tls_context=server_context, require_starttls=True, auth=("attesta", "s3cret")
-    ) as secure:
-        notification.server = secure
-        notification.smtp = {
-            "starttls": True,
-            "tls_context": client_context,
-            "username": "attesta",
-            "password": "wrong",
-        }
+    with tls_with_login(notification, "wrong") as secure:
         delivery_id = await notification.issue(certificate())
         notification.start()
 
