@@ -31,7 +31,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from services.notification.letters import Letter, LetterWriter
+from services.notification.letters import Letter, LetterWriter, WriterUnavailable
 from services.notification.recipient_limits import RecipientRateLimit
 from services.notification.retrying import RetryPolicy
 from services.notification.smtp import DeliveryRefused, MailServerUnavailable, SmtpChannel
@@ -174,6 +174,10 @@ class Dispatcher:
                 int(delivery.get("resends", 0)),
                 await self.store.content(delivery_id),
             )
+        except WriterUnavailable:
+            log.warning("delivery %s: no process to build it; queued again", delivery_id)
+            await self.store.put_back(delivery_id, token, self.clock() + 1.0, uncount=True)
+            return
         except Exception as error:
             # A template or content that cannot make an email will not make one next time.
             log.exception("delivery %s cannot be composed", delivery_id)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import multiprocessing
 from concurrent.futures import Executor, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from email.message import EmailMessage
 from pathlib import Path
@@ -67,28 +68,46 @@ def _letter_in_worker(kind: str, delivery_id: str, resends: int, content: str) -
     return letter(_composer, kind, delivery_id, resends, content)
 
 
+class WriterUnavailable(Exception):
+    """The worker processes died (killed, out of memory): the email itself is not at fault."""
+
+
 class LetterWriter:
     """Writes letters in `processes` worker processes, or in this one when 0."""
 
     def __init__(self, composer: Composer, processes: int) -> None:
         self.composer = composer
-        self._pool: Executor | None = None
-        if processes > 0:
-            self._pool = ProcessPoolExecutor(
-                max_workers=processes,
-                # Not fork: the service has threads (the Kafka client's, the database's).
-                mp_context=multiprocessing.get_context("spawn"),
-                initializer=_start_worker,
-                initargs=(composer.identity, composer.templates_dir),
-            )
+        self.processes = processes
+        self._pool: Executor | None = self._new_pool()
+
+    def _new_pool(self) -> Executor | None:
+        if self.processes <= 0:
+            return None
+        return ProcessPoolExecutor(
+            max_workers=self.processes,
+            # Not fork: the service has threads (the Kafka client's, the database's).
+            mp_context=multiprocessing.get_context("spawn"),
+            initializer=_start_worker,
+            initargs=(self.composer.identity, self.composer.templates_dir),
+        )
 
     async def write(self, kind: str, delivery_id: str, resends: int, content: str) -> Letter:
-        if self._pool is None:
+        if self.processes <= 0:
             return letter(self.composer, kind, delivery_id, resends, content)
+        pool = self._pool
+        if pool is None:
+            raise WriterUnavailable("the letter writer is closed")
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(
-            self._pool, _letter_in_worker, kind, delivery_id, resends, content
-        )
+        try:
+            return await loop.run_in_executor(
+                pool, _letter_in_worker, kind, delivery_id, resends, content
+            )
+        except BrokenProcessPool as error:
+            # A new pool for the next email; this one is tried again later like any outage.
+            if self._pool is pool:
+                pool.shutdown(wait=False, cancel_futures=True)
+                self._pool = self._new_pool()
+            raise WriterUnavailable(f"the process building emails died: {error}") from error
 
     def close(self) -> None:
         if self._pool is not None:

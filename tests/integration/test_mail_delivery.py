@@ -7,8 +7,11 @@ of the embedded MongoDB-wire server, and a scripted aiosmtpd server over TCP.
 from __future__ import annotations
 
 import asyncio
+import os
+import signal
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -410,3 +413,23 @@ async def test_a_wrong_password_is_retried_not_failed(notification: Notification
         assert waiting["status"] in ("pending", "sending")
         assert "535" in (await notification.store.attempts_of(delivery_id))[0]["reply"]
         assert secure.received == []
+
+
+async def test_a_killed_email_building_process_is_replaced_and_the_email_still_goes_out(
+    notification: Notification, server: ScriptedSmtpServer
+) -> None:
+    dispatcher = notification.start(processes=1)
+    first = await notification.issue(certificate())
+    await notification.settled(first, "sent")
+    pool = dispatcher.letters._pool
+    assert isinstance(pool, ProcessPoolExecutor)
+    for process in list(pool._processes.values()):  # what the OOM killer would do
+        os.kill(process.pid, signal.SIGKILL)
+
+    second = await notification.issue(certificate())
+    sent = await notification.settled(second, "sent")
+
+    assert len(server.received) == 2
+    assert dispatcher.letters._pool is not pool, "a new pool replaced the broken one"
+    assert sent["attempts"] == 1, "a dead worker is not the email's failed attempt"
+    assert [a["outcome"] for a in await notification.store.attempts_of(second)] == ["sent"]
