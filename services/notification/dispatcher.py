@@ -31,6 +31,8 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from pymongo.errors import PyMongoError
+
 from services.notification.letters import Letter, LetterWriter, WriterUnavailable
 from services.notification.recipient_limits import RecipientRateLimit
 from services.notification.retrying import RetryPolicy
@@ -167,12 +169,15 @@ class Dispatcher:
     # one attempt -----------------------------------------------------------------------------
     async def attempt(self, delivery: Document, token: str, channel: SmtpChannel) -> None:
         delivery_id = str(delivery["_id"])
+        # Outside the try: a database error here is an outage (the lease resolves it), not a
+        # reason to fail the email.
+        content = await self.store.content(delivery_id)
         try:
             letter = await self.letters.write(
                 str(delivery.get("kind", "certificate")),
                 delivery_id,
                 int(delivery.get("resends", 0)),
-                await self.store.content(delivery_id),
+                content,
             )
         except WriterUnavailable:
             log.warning("delivery %s: no process to build it; queued again", delivery_id)
@@ -213,7 +218,24 @@ class Dispatcher:
                 outcome = Outcome(
                     Status.SENT, reply=accepted.reply, error=f"copies refused: {refused}"
                 )
-        await self.settle(delivery, outcome, letter=letter)
+        await self._settle_surely(delivery, outcome, letter)
+
+    async def _settle_surely(self, delivery: Document, outcome: Outcome, letter: Letter) -> None:
+        """Record what the server answered, retrying through a database outage for half the
+        lease: only this process knows the answer, and losing it would leave the email
+        `unconfirmed` although the server's reply is known."""
+        deadline = self.clock() + self.settings.lease_seconds / 2
+        pause = 0.1
+        while True:
+            try:
+                await self.settle(delivery, outcome, letter=letter)
+                return
+            except PyMongoError:
+                if self.clock() + pause > deadline:
+                    raise
+                log.warning("delivery %s: cannot record the outcome yet; retrying", delivery["_id"])
+                await asyncio.sleep(pause)
+                pause = min(pause * 2, 5.0)
 
     def retry_or_give_up(self, delivery: Document, error: str) -> Outcome:
         now = self.clock()

@@ -18,6 +18,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
+from pymongo.errors import AutoReconnect
 
 from services.notification.composing import Composer, MailIdentity
 from services.notification.dispatcher import Dispatcher, DispatchSettings
@@ -433,3 +434,36 @@ async def test_a_killed_email_building_process_is_replaced_and_the_email_still_g
     assert dispatcher.letters._pool is not pool, "a new pool replaced the broken one"
     assert sent["attempts"] == 1, "a dead worker is not the email's failed attempt"
     assert [a["outcome"] for a in await notification.store.attempts_of(second)] == ["sent"]
+
+
+class StoreThatLosesTheDatabaseTwice(NotificationStore):
+    """The real store, whose first two attempts to record a sent email meet a database
+    failover."""
+
+    failures = 2
+
+    async def settle(
+        self, session: Any, delivery_id: str, fields: Document, attempt: Document
+    ) -> Document:
+        if fields["status"] == "sent" and self.failures:
+            self.failures -= 1
+            raise AutoReconnect("primary stepped down")
+        return await super().settle(session, delivery_id, fields, attempt)
+
+
+async def test_a_sent_email_is_recorded_as_sent_through_a_database_failover(
+    database: Database, server: ScriptedSmtpServer
+) -> None:
+    store = StoreThatLosesTheDatabaseTwice(database)
+    await store.ensure_indexes()
+    notification = Notification(store, server)
+    delivery_id = await notification.issue(certificate())
+    dispatcher = notification.start()
+    try:
+        sent = await notification.settled(delivery_id, "sent")
+    finally:
+        await dispatcher.stop(grace_seconds=1)
+
+    assert store.failures == 0
+    assert sent["attempts"] == 1
+    assert len(server.received) == 1
