@@ -126,10 +126,10 @@ def certificate(number: str | None = None, **changes: Any) -> CertificateIssuedV
     return issued(pdf=b"%PDF-1.7 test").model_copy(update={"certificate_number": number, **changes})
 
 
-async def test_a_server_answering_451_for_a_while_gets_the_email_once_it_accepts(
+async def test_a_server_answering_421_and_451_for_a_while_gets_the_email_once_it_accepts(
     notification: Notification, server: ScriptedSmtpServer
 ) -> None:
-    server.answer_data("451 4.7.1 Greylisted, try again", "451 4.7.1 Greylisted, try again")
+    server.answer_data("421 4.3.2 Service shutting down", "451 4.7.1 Greylisted, try again")
     delivery_id = await notification.issue(certificate())
     notification.start(processes=1)  # as the service runs: emails built in a worker process
 
@@ -140,7 +140,7 @@ async def test_a_server_answering_451_for_a_while_gets_the_email_once_it_accepts
     assert sent["attempts"] == 3
     history = await notification.store.attempts_of(delivery_id)
     assert [a["outcome"] for a in history] == ["pending", "pending", "sent"]
-    assert "451" in history[0]["reply"]
+    assert "421" in history[0]["reply"] and "451" in history[1]["reply"]
     [announced] = await notification.announced(topics.NOTIFICATION_SENT)
     assert announced["data"]["certificate_number"] == sent["certificate_number"]
 
