@@ -11,6 +11,7 @@ from services.notification.composing import Composer, MailIdentity
 from services.notification.dispatcher import Dispatcher, DispatchSettings
 from services.notification.intake import Intake
 from services.notification.letters import LetterWriter
+from services.notification.metrics import EmailMetrics
 from services.notification.recipient_limits import RecipientRateLimit
 from services.notification.retrying import RetryPolicy
 from services.notification.settings import NotificationSettings
@@ -43,13 +44,17 @@ def smtp_config(settings: NotificationSettings) -> SmtpConfig:
 
 
 def build_dispatcher(
-    settings: NotificationSettings, store: NotificationStore, letters: LetterWriter
+    settings: NotificationSettings,
+    store: NotificationStore,
+    letters: LetterWriter,
+    metrics: EmailMetrics,
 ) -> Dispatcher:
     config = smtp_config(settings)
     return Dispatcher(
         store,
         letters,
         lambda: SmtpChannel(config),
+        metrics=metrics,
         policy=RetryPolicy(
             first_delay=settings.mail_retry_first_seconds,
             max_delay=settings.mail_retry_max_seconds,
@@ -86,7 +91,7 @@ def create_app(settings: NotificationSettings | None = None) -> FastAPI:
         settings.mail_templates_dir,
     )
     letters = LetterWriter(composer, settings.mail_compose_processes)
-    dispatcher = build_dispatcher(settings, store, letters)
+    dispatcher = build_dispatcher(settings, store, letters, EmailMetrics(core.registry))
     intake = Intake(store, dispatcher.wake)
     dispatcher.on_finished = intake.check_summary
 

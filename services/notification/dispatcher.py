@@ -34,6 +34,7 @@ from datetime import UTC, datetime
 from pymongo.errors import PyMongoError
 
 from services.notification.letters import Letter, LetterWriter, WriterUnavailable
+from services.notification.metrics import QUEUED_STATUSES, EmailMetrics
 from services.notification.recipient_limits import RecipientRateLimit
 from services.notification.retrying import RetryPolicy
 from services.notification.smtp import DeliveryRefused, MailServerUnavailable, SmtpChannel
@@ -75,6 +76,7 @@ class Dispatcher:
         letters: LetterWriter,
         channel: Callable[[], SmtpChannel],
         *,
+        metrics: EmailMetrics | None = None,
         policy: RetryPolicy,
         limit: RecipientRateLimit,
         settings: DispatchSettings,
@@ -84,6 +86,7 @@ class Dispatcher:
         self.store = store
         self.database = store.database
         self.letters = letters
+        self.metrics = metrics
         self.new_channel = channel
         self.policy = policy
         self.limit = limit
@@ -157,6 +160,8 @@ class Dispatcher:
         if now >= self._next_recovery:
             self._next_recovery = now + min(self.settings.lease_seconds / 4, 30.0)
             await self.recover(now)
+            if self.metrics is not None:
+                self.metrics.queue(await self.store.count_by_status(QUEUED_STATUSES))
         if now < self._paused_until:
             return False
         token = uuid.uuid4().hex
@@ -195,6 +200,7 @@ class Dispatcher:
             return
 
         self.limit.record(letter.recipients)
+        started = time.monotonic()
         try:
             accepted = await channel.send(
                 letter.wire,
@@ -218,6 +224,8 @@ class Dispatcher:
                 outcome = Outcome(
                     Status.SENT, reply=accepted.reply, error=f"copies refused: {refused}"
                 )
+        if self.metrics is not None:
+            self.metrics.send_seconds.observe(time.monotonic() - started)
         await self._settle_surely(delivery, outcome, letter)
 
     async def _settle_surely(self, delivery: Document, outcome: Outcome, letter: Letter) -> None:
@@ -279,6 +287,8 @@ class Dispatcher:
             await self._announce(session, delivery, outcome, at)
 
         await self.database.in_transaction(work)
+        if self.metrics is not None:
+            self.metrics.attempt(str(delivery.get("kind", "certificate")), outcome.status)
         finished = outcome.status in (Status.SENT, Status.FAILED, Status.UNCONFIRMED)
         if finished and delivery.get("kind") == "certificate" and self.on_finished is not None:
             await self.on_finished(str(delivery["course_id"]), str(delivery["partner_id"]))

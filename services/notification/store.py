@@ -61,7 +61,14 @@ class NotificationStore:
             )
         # Paging and date filters use `created_epoch`: on the embedded server a datetime range
         # over an indexed field matches the wrong documents.
-        for field in ("due", "enrolment_id", "certificate_number", "course_id", "created_epoch"):
+        for field in (
+            "due",
+            "status",
+            "enrolment_id",
+            "certificate_number",
+            "course_id",
+            "created_epoch",
+        ):
             await self.deliveries.create_index(field)
         await self.attempts.create_index("delivery_id")
 
@@ -160,6 +167,9 @@ class NotificationStore:
                     "$inc": {"attempts": -1 if uncount else 0},
                 },
             )
+
+    async def count_by_status(self, statuses: tuple[str, ...]) -> dict[str, int]:
+        return {s: await self.deliveries.count_documents({"status": s}) for s in statuses}
 
     async def expired_claims(self, now: float) -> list[Document]:
         cursor = self.deliveries.find({"due": {"$lte": now}, "status": Status.SENDING})

@@ -261,3 +261,36 @@ async def test_the_coordinator_gets_one_summary_once_the_certificates_are_out(
         assert len(summaries() or []) == 1, "one summary, however often the course is closed"
     finally:
         await partner.close()
+
+
+async def test_ops_read_email_outcomes_and_the_queue_on_metrics(training: Training) -> None:
+    admin = training.admin
+    url = admin.urls["notification"]
+
+    async def sample(name: str, **labels: str) -> float:
+        text = (await admin.http.get(f"{url}/metrics")).text
+        wanted = ",".join(f'{k}="{v}"' for k, v in sorted(labels.items()))
+        for line in text.splitlines():
+            if line.startswith(f"{name}{{{wanted}}} "):
+                return float(line.rsplit(" ", 1)[1])
+        return 0.0
+
+    sent_before = await sample("attesta_email_attempts_total", kind="certificate", outcome="sent")
+    failed_before = await sample(
+        "attesta_email_attempts_total", kind="certificate", outcome="failed"
+    )
+    good = await training.complete("m-1", "Ана Иванова")
+    bad = await training.partner.enrol(
+        training.course["id"], "m-2", "Борис Колев", f"bounce.m.{training.tag}@example.bg"
+    )
+    await training.partner.ok("registration", "POST", f"/v1/enrolments/{bad}/complete")
+    await delivery_of(admin, good, "sent")
+    await delivery_of(admin, bad, "failed")
+
+    sent = await sample("attesta_email_attempts_total", kind="certificate", outcome="sent")
+    failed = await sample("attesta_email_attempts_total", kind="certificate", outcome="failed")
+    assert sent >= sent_before + 1
+    assert failed >= failed_before + 1
+    text = (await admin.http.get(f"{url}/metrics")).text
+    assert 'attesta_emails_queued{status="pending"}' in text
+    assert "attesta_email_send_seconds_count" in text
