@@ -56,9 +56,9 @@ from services.certification import domain
 from services.certification.render import CertificateRenderer
 from services.certification.samples import sample_course
 from services.notification.composing import Composer, MailIdentity, recipients
+from services.notification.delivery_status import Status
 from services.notification.settings import NotificationSettings
 from services.notification.smtp import WIRE
-from services.notification.store import Status
 from shared import outbox, topics
 from shared.events import CertificateIssuedV1, CourseSnapshot, Envelope, Holder, new_event, to_json
 from shared.mongo import Document, connect

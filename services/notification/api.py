@@ -9,9 +9,10 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, Query, Request, Response
 from pydantic import BaseModel, Field
 
+from services.notification.delivery_status import FINISHED, Status
 from services.notification.dispatcher import Dispatcher
 from services.notification.letters import compose
-from services.notification.store import FINISHED, NotificationStore, Status
+from services.notification.store import NotificationStore
 from shared.app_state import from_app_state
 from shared.auth import Principal, current_admin
 from shared.mongo import Document, Session

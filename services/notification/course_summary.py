@@ -6,10 +6,9 @@ from collections.abc import Iterable
 
 from pydantic import BaseModel, Field
 
+from services.notification.delivery_status import FINISHED, Status
 from shared.events import CourseSnapshot
 from shared.mongo import Document
-
-FINISHED = ("sent", "failed", "unconfirmed")
 
 
 class Failure(BaseModel):
@@ -48,7 +47,7 @@ def summarise(
             error=str(d.get("reply") or d.get("last_error") or d["status"]),
         )
         for d in done
-        if d["status"] != "sent"
+        if d["status"] != Status.SENT
     ]
     return CourseSummary(
         course=course,

@@ -33,12 +33,13 @@ from datetime import UTC, datetime
 
 from pymongo.errors import PyMongoError
 
+from services.notification.delivery_status import QUEUED, Status
 from services.notification.letters import Letter, LetterWriter, WriterUnavailable
-from services.notification.metrics import QUEUED_STATUSES, EmailMetrics
+from services.notification.metrics import EmailMetrics
 from services.notification.recipient_limits import RecipientRateLimit
 from services.notification.retrying import RetryPolicy
 from services.notification.smtp import DeliveryRefused, MailServerUnavailable, SmtpChannel
-from services.notification.store import FAR_FUTURE, NotificationStore, Status
+from services.notification.store import FAR_FUTURE, NotificationStore
 from shared import outbox, topics
 from shared.events import (
     NotificationFailedV1,
@@ -161,7 +162,7 @@ class Dispatcher:
             self._next_recovery = now + min(self.settings.lease_seconds / 4, 30.0)
             await self.recover(now)
             if self.metrics is not None:
-                self.metrics.queue(await self.store.count_by_status(QUEUED_STATUSES))
+                self.metrics.queue(await self.store.count_by_status(QUEUED))
         if now < self._paused_until:
             return False
         token = uuid.uuid4().hex
@@ -186,7 +187,7 @@ class Dispatcher:
             )
         except WriterUnavailable:
             log.warning("delivery %s: no process to build it; queued again", delivery_id)
-            await self.store.put_back(delivery_id, token, self.clock() + 1.0, uncount=True)
+            await self.store.put_back(delivery_id, token, self.clock() + 1.0)
             return
         except Exception as error:
             # A template or content that cannot make an email will not make one next time.
@@ -196,7 +197,7 @@ class Dispatcher:
 
         wait = self.limit.wait(letter.recipients)
         if wait > 0:
-            await self.store.put_back(delivery_id, token, self.clock() + wait, uncount=True)
+            await self.store.put_back(delivery_id, token, self.clock() + wait)
             return
 
         self.limit.record(letter.recipients)

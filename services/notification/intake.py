@@ -13,7 +13,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from services.notification.course_summary import summarise, summary_due
-from services.notification.store import FAR_FUTURE, NotificationStore, Status
+from services.notification.delivery_status import Status
+from services.notification.store import FAR_FUTURE, NotificationStore
 from shared.consuming import process_once
 from shared.events import (
     CertificateIssuedV1,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
-QUEUED_STATUSES = ("held", "pending", "sending")
+from services.notification.delivery_status import QUEUED
 
 
 class EmailMetrics:
@@ -33,5 +33,5 @@ class EmailMetrics:
         self.outcomes.labels(kind=kind, outcome=outcome).inc()
 
     def queue(self, counts: dict[str, int]) -> None:
-        for status in QUEUED_STATUSES:
+        for status in QUEUED:
             self.queued.labels(status=status).set(counts.get(status, 0))

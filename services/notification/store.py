@@ -15,29 +15,16 @@ datetime given to `$set` as a string. Timestamps people read are datetimes, writ
 
 from __future__ import annotations
 
-import contextlib
 from datetime import UTC, datetime
 from typing import Any
 
 from bson import ObjectId
 from pymongo import ASCENDING, ReturnDocument
-from pymongo.errors import CollectionInvalid
 
+from services.notification.delivery_status import Status
 from shared.mongo import Database, Document, Session, merge_into
 
 FAR_FUTURE = 1e12  # epoch seconds in the year 33658: "not due", without a null to match
-
-
-class Status:
-    HELD = "held"
-    PENDING = "pending"
-    SENDING = "sending"
-    SENT = "sent"
-    FAILED = "failed"
-    UNCONFIRMED = "unconfirmed"
-
-
-FINISHED = (Status.SENT, Status.FAILED, Status.UNCONFIRMED)
 
 
 class NotificationStore:
@@ -51,14 +38,13 @@ class NotificationStore:
         self.closures = db["course_closures"]
 
     async def ensure_indexes(self) -> None:
-        with contextlib.suppress(CollectionInvalid):
-            await self.database.ensure_collections(
-                "deliveries",
-                "delivery_contents",
-                "delivery_attempts",
-                "released_courses",
-                "course_closures",
-            )
+        await self.database.ensure_collections(
+            "deliveries",
+            "delivery_contents",
+            "delivery_attempts",
+            "released_courses",
+            "course_closures",
+        )
         # Paging and date filters use `created_epoch`: on the embedded server a datetime range
         # over an indexed field matches the wrong documents.
         for field in (
@@ -156,15 +142,15 @@ class NotificationStore:
                 {"_id": delivery_id, "claim": token}, {"$set": {"data_started": True}}
             )
 
-    async def put_back(self, delivery_id: str, token: str, due: float, *, uncount: bool) -> None:
-        """Return a claimed delivery to the queue until `due` (e.g. a recipient's rate limit);
-        `uncount` when nothing was tried, so the attempt does not count."""
+    async def put_back(self, delivery_id: str, token: str, due: float) -> None:
+        """Return a claimed delivery, untried, to the queue until `due` (a recipient's rate
+        limit, no process to build it): the claim does not count as an attempt."""
         async with self.database.alone():
             await self.deliveries.update_one(
                 {"_id": delivery_id, "claim": token},
                 {
                     "$set": {"status": Status.PENDING, "due": due, "claim": ""},
-                    "$inc": {"attempts": -1 if uncount else 0},
+                    "$inc": {"attempts": -1},
                 },
             )
 
