@@ -33,7 +33,7 @@ from datetime import UTC, datetime
 
 from pymongo.errors import PyMongoError
 
-from services.notification.delivery_status import QUEUED, Status
+from services.notification.delivery_status import FINISHED, QUEUED, Status
 from services.notification.letters import Letter, LetterWriter, WriterUnavailable
 from services.notification.metrics import EmailMetrics
 from services.notification.recipient_limits import RecipientRateLimit
@@ -77,7 +77,7 @@ class Dispatcher:
         letters: LetterWriter,
         channel: Callable[[], SmtpChannel],
         *,
-        metrics: EmailMetrics | None = None,
+        metrics: EmailMetrics,
         policy: RetryPolicy,
         limit: RecipientRateLimit,
         settings: DispatchSettings,
@@ -99,8 +99,6 @@ class Dispatcher:
         self._paused_until = 0.0
         self._stopping = False
         self._next_recovery = 0.0
-        self.sent = 0
-        self.failed = 0
         # Told (course id, partner id) when a certificate email finishes: the coordinator's
         # summary may be due.
         self.on_finished: Callable[[str, str], Awaitable[None]] | None = None
@@ -161,8 +159,7 @@ class Dispatcher:
         if now >= self._next_recovery:
             self._next_recovery = now + min(self.settings.lease_seconds / 4, 30.0)
             await self.recover(now)
-            if self.metrics is not None:
-                self.metrics.queue(await self.store.count_by_status(QUEUED))
+            self.metrics.queue(await self.store.count_by_status(QUEUED))
         if now < self._paused_until:
             return False
         token = uuid.uuid4().hex
@@ -225,8 +222,7 @@ class Dispatcher:
                 outcome = Outcome(
                     Status.SENT, reply=accepted.reply, error=f"copies refused: {refused}"
                 )
-        if self.metrics is not None:
-            self.metrics.send_seconds.observe(time.monotonic() - started)
+        self.metrics.send_seconds.observe(time.monotonic() - started)
         await self._settle_surely(delivery, outcome, letter)
 
     async def _settle_surely(self, delivery: Document, outcome: Outcome, letter: Letter) -> None:
@@ -288,15 +284,13 @@ class Dispatcher:
             await self._announce(session, delivery, outcome, at)
 
         await self.database.in_transaction(work)
-        if self.metrics is not None:
-            self.metrics.attempt(str(delivery.get("kind", "certificate")), outcome.status)
-        finished = outcome.status in (Status.SENT, Status.FAILED, Status.UNCONFIRMED)
-        if finished and delivery.get("kind") == "certificate" and self.on_finished is not None:
+        self.metrics.attempt(str(delivery.get("kind", "certificate")), outcome.status)
+        if (
+            outcome.status in FINISHED
+            and delivery.get("kind") == "certificate"
+            and self.on_finished is not None
+        ):
             await self.on_finished(str(delivery["course_id"]), str(delivery["partner_id"]))
-        if outcome.status == Status.SENT:
-            self.sent += 1
-        elif outcome.status == Status.FAILED:
-            self.failed += 1
         log.info(
             "delivery %s attempt %s: %s %s",
             delivery_id,
