@@ -43,6 +43,20 @@ def dead_letter_topic(topic: str) -> str:
     return topic + DLQ_SUFFIX
 
 
+def retry_topic(topic: str, service: str) -> str:
+    """Where `service` puts a message of `topic` to try it again later (and where a replay from
+    the dead-letter topic sends it): one per consuming service, so that only the consumer that
+    failed sees the message again."""
+    return f"{topic}.retry.{service}"
+
+
+def original_topic(topic: str) -> str:
+    """The topic a dead-letter or retry topic belongs to."""
+    if topic.endswith(DLQ_SUFFIX):
+        return topic.removesuffix(DLQ_SUFFIX)
+    return topic.split(".retry.", 1)[0]
+
+
 async def ensure_topics(bootstrap_servers: str, topics: list[str], partitions: int) -> None:
     """Create the topics (and their dead-letter topics) that do not exist yet."""
     wanted = sorted({*topics, *(dead_letter_topic(t) for t in topics)})
