@@ -96,6 +96,7 @@ def _start(stack: Stack, services: Sequence[str], progress: Callable[[str], None
         smtp_port=smtp_port,
         certification_port=ports["certification"],
         admin_key=stack.admin_key,
+        lock_dir=stack.root / "locks",
     )
     progress(f"starting {', '.join(services)} (joining consumer groups takes seconds)…")
     started = servers.start_services({name: ports[name] for name in services}, env, stack.logs)

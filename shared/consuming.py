@@ -4,8 +4,12 @@ The rules a consumer follows, whatever the handler:
 - A message that can never be processed (not JSON, unknown shape, failing validation, a
   `PoisonEvent` raised by the handler) goes to `<topic>.dlq` at once, with the error in headers,
   and the partition moves on.
-- A message whose processing fails for an unexpected reason is retried a few times in process,
-  then dead-lettered the same way.
+- A message whose processing fails for an unexpected reason is retried a few times in process
+  (a blip), then put on the service's retry topic to be tried again after a delay (a fault that
+  lasts longer, or a bug fixed by a deploy), once per configured delay, and then dead-lettered
+  the same way. While it waits there, the topic's other events go on: retried events may
+  arrive after later ones about the same trainee, which every handler already accepts
+  (corrections before certificates, redelivery after a crash).
 - When the infrastructure is down (database, broker, mail server: `InfrastructureUnavailable`
   and connection errors) the message is not the problem: it is retried and then released
   un-committed, so it is delivered again later and never dead-lettered for an outage.
@@ -15,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 import traceback
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
@@ -28,7 +33,7 @@ from pymongo.errors import ConnectionFailure, DuplicateKeyError
 
 from shared.mongo import Database, Session
 from shared.outbox import Publisher
-from shared.topics import dead_letter_topic
+from shared.topics import dead_letter_topic, original_topic, retry_topic
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +55,10 @@ _OUTAGES: tuple[type[BaseException], ...] = (
     TimeoutError,
 )
 _POISON: tuple[type[BaseException], ...] = (PoisonEvent, ValidationError, ValueError)
+
+# Headers of a message on a retry topic: how many times it went there, and when it is due.
+RETRIES = "attesta_retries"
+RETRY_AT = "attesta_retry_at"
 
 
 async def process_once(
@@ -101,15 +110,53 @@ class DeadLetters:
         service: str,
         max_attempts: int,
         backoff_seconds: float,
+        retry_delays: tuple[float, ...] = (),
     ) -> None:
         self.publish = publish
         self.service = service
         self.max_attempts = max_attempts
         self.backoff_seconds = backoff_seconds
+        self.retry_delays = retry_delays
         self.dead_lettered = 0
+        self.retried = 0
 
     def __call__(self, msg: Any, /, *, context: ContextRepo) -> _DeadLetterScope:
         return _DeadLetterScope(msg, context=context, owner=self)
+
+    async def retry_later(
+        self, msg: StreamMessage[Any], error: BaseException, attempts: int
+    ) -> None:
+        """Put the message on the service's retry topic, or dead-letter it when it has been
+        there as often as there are delays."""
+        topic, partition, offset = _describe(msg)
+        headers = {k: str(v) for k, v in (msg.headers or {}).items()}
+        retries = int(headers.get(RETRIES, "0"))
+        if retries >= len(self.retry_delays):
+            await self.send_to_dlq(msg, error, attempts)
+            return
+        delay = self.retry_delays[retries]
+        headers.update(
+            {
+                RETRIES: str(retries + 1),
+                RETRY_AT: f"{time.time() + delay:.3f}",
+                "attesta_retry_error": f"{type(error).__name__}: {error}"[:2000],
+            }
+        )
+        key = getattr(msg.raw_message, "key", None) or b""
+        target = retry_topic(original_topic(topic), self.service)
+        await self.publish(target, bytes(key), bytes(msg.body), headers)
+        self.retried += 1
+        log.warning(
+            "%s[%s]@%s failed %s time(s) (%s); retry %s in %.1fs on %s",
+            topic,
+            partition,
+            offset,
+            attempts,
+            type(error).__name__,
+            retries + 1,
+            delay,
+            target,
+        )
 
     async def send_to_dlq(
         self, msg: StreamMessage[Any], error: BaseException, attempts: int
@@ -118,7 +165,8 @@ class DeadLetters:
         headers = {k: str(v) for k, v in (msg.headers or {}).items()}
         headers.update(
             {
-                "dlq_original_topic": topic,
+                "dlq_original_topic": original_topic(topic),
+                "dlq_received_topic": topic,
                 "dlq_original_partition": str(partition),
                 "dlq_original_offset": str(offset),
                 "dlq_service": self.service,
@@ -130,7 +178,9 @@ class DeadLetters:
             }
         )
         key = getattr(msg.raw_message, "key", None) or b""
-        await self.publish(dead_letter_topic(topic), bytes(key), bytes(msg.body), headers)
+        await self.publish(
+            dead_letter_topic(original_topic(topic)), bytes(key), bytes(msg.body), headers
+        )
         self.dead_lettered += 1
         log.error(
             "dead-lettered %s[%s]@%s after %s attempt(s): %s: %s",
@@ -143,6 +193,21 @@ class DeadLetters:
         )
 
 
+async def _wait_until_due(msg: StreamMessage[Any]) -> None:
+    """A message on a retry topic waits for its time, holding up the ones behind it on its
+    partition: a retry may come later than its delay (by the longest delay at most), never
+    sooner."""
+    due = (msg.headers or {}).get(RETRY_AT)
+    if due is None:
+        return
+    try:
+        wait = float(due) - time.time()
+    except ValueError:
+        return
+    if wait > 0:
+        await asyncio.sleep(wait)
+
+
 class _DeadLetterScope(BaseMiddleware):
     def __init__(self, msg: Any, /, *, context: ContextRepo, owner: DeadLetters) -> None:
         super().__init__(msg, context=context)
@@ -152,6 +217,7 @@ class _DeadLetterScope(BaseMiddleware):
         self, call_next: Callable[[StreamMessage[Any]], Awaitable[Any]], msg: StreamMessage[Any]
     ) -> Any:
         owner = self.owner
+        await _wait_until_due(msg)
         for attempt in range(1, owner.max_attempts + 1):
             try:
                 return await call_next(msg)
@@ -165,7 +231,7 @@ class _DeadLetterScope(BaseMiddleware):
                 return None
             except Exception as error:
                 if attempt == owner.max_attempts:
-                    await owner.send_to_dlq(msg, error, attempt)
+                    await owner.retry_later(msg, error, attempt)
                     return None
                 log.warning("attempt %s failed, retrying: %r", attempt, error)
             await asyncio.sleep(owner.backoff_seconds * 2 ** (attempt - 1))

@@ -7,10 +7,14 @@ hands its routers to `build_http_app`.
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import os
+import signal
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
 from fastapi import APIRouter, FastAPI
@@ -18,6 +22,7 @@ from fastapi.responses import JSONResponse
 from faststream.kafka import KafkaBroker
 from faststream.specification import AsyncAPI
 from prometheus_client import CollectorRegistry, Gauge
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from shared import outbox
 from shared.auth import Authenticator, KeyDirectory
@@ -25,8 +30,11 @@ from shared.consuming import PROCESSED_EVENTS, DeadLetters
 from shared.messaging import BrokerPublisher, build_broker
 from shared.mongo import Database, connect
 from shared.observability import health_router, install_http_metrics
-from shared.problems import install_problem_handlers
+from shared.ops_api import ops_router
+from shared.problems import install_problem_handlers, problem_response
+from shared.retention import OutboxPruning, ensure_ttl_index
 from shared.settings import ServiceSettings
+from shared.topic_watch import TopicWatch
 from shared.topics import empty_topics, ensure_topics
 
 log = logging.getLogger(__name__)
@@ -43,24 +51,65 @@ class ServiceCore:
     publisher: BrokerPublisher
     dead_letters: DeadLetters
     relay: outbox.OutboxRelay
+    pruning: OutboxPruning
+    topic_watch: TopicWatch
     registry: CollectorRegistry
     topics: list[str]
     on_start: list[StartHook] = field(default_factory=list)
     on_stop: list[StartHook] = field(default_factory=list)
 
+    started: bool = False
+
     async def start(self) -> None:
-        await ensure_topics(
-            self.settings.kafka_bootstrap_servers, self.topics, self.settings.kafka_topic_partitions
-        )
+        """Start once the database and the broker answer, however long that takes: a service
+        started before them (or while one restarts) waits, and reports not-ready meanwhile."""
+        await self._wait_for_dependencies()
         await self.database.ensure_collections(outbox.COLLECTION, PROCESSED_EVENTS)
         await outbox.ensure_indexes(self.database)
         await self._republish_what_the_broker_lost()
-        await self.database.db[PROCESSED_EVENTS].create_index("processed_at")
+        await ensure_ttl_index(
+            self.database.db[PROCESSED_EVENTS],
+            "processed_at",
+            timedelta(hours=self.settings.processed_events_retention_hours),
+        )
         for hook in self.on_start:
             await hook()
         await self.broker.start()
         self.relay.start()
+        self.pruning.start()
+        self.topic_watch.start()
+        self.started = True
         log.info("%s started", self.name)
+
+    def all_topics(self) -> list[str]:
+        """What the service publishes and what its subscribers read, retry topics included:
+        created before they start."""
+        read = {name for sub in self.broker.subscribers for name in getattr(sub, "topic_names", ())}
+        return sorted({*self.topics, *read})
+
+    async def _wait_for_dependencies(self) -> None:
+        delay = 0.25
+        attempt = 1
+        while True:
+            try:
+                await self.database.client.admin.command("ping")
+                await ensure_topics(
+                    self.settings.kafka_bootstrap_servers,
+                    self.all_topics(),
+                    self.settings.kafka_topic_partitions,
+                )
+                return
+            except Exception as error:
+                log.warning(
+                    "%s waits for the database and the broker (attempt %s, next in %.1fs): %s",
+                    self.name,
+                    attempt,
+                    delay,
+                    f"{type(error).__name__}: {error}"[:300],
+                )
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, self.settings.startup_retry_max_seconds)
+            attempt += 1
 
     async def _republish_what_the_broker_lost(self) -> None:
         lost = await empty_topics(self.settings.kafka_bootstrap_servers, self.topics)
@@ -74,6 +123,8 @@ class ServiceCore:
     async def stop(self) -> None:
         for hook in self.on_stop:
             await hook()
+        await self.topic_watch.stop()
+        await self.pruning.stop()
         await self.relay.stop()
         await self.broker.stop()
         await self.database.client.close()
@@ -86,6 +137,41 @@ class ServiceCore:
             return False
 
 
+async def _start_or_exit(core: ServiceCore) -> None:
+    try:
+        await core.start()
+    except asyncio.CancelledError:
+        raise
+    except BaseException:
+        # Past the waiting, a failure is a bug or a broken setup: stop the process, so its
+        # supervisor sees it and restarts it, rather than serve 503 for ever.
+        log.exception("%s could not start; stopping", core.name)
+        os.kill(os.getpid(), signal.SIGTERM)
+
+
+class StartingGate:
+    """Answers 503 (problem+json, Retry-After) for everything but the health routes until the
+    service has started, so a request never half-runs against a database not yet reachable."""
+
+    def __init__(self, app: ASGIApp, core: ServiceCore) -> None:
+        self.app = app
+        self.core = core
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if (
+            scope["type"] != "http"
+            or self.core.started
+            or str(scope["path"]).startswith(("/health", "/metrics"))
+        ):
+            await self.app(scope, receive, send)
+            return
+        await problem_response(
+            503,
+            f"The {self.core.name} service is starting: it waits for its database and broker.",
+            headers={"Retry-After": "2"},
+        )(scope, receive, send)
+
+
 def build_core(
     settings: ServiceSettings, *, name: str, database_name: str, topics: Sequence[str]
 ) -> ServiceCore:
@@ -94,6 +180,7 @@ def build_core(
         connect(settings.mongo_url),
         database_name,
         serialise=settings.mongo_serialise_transactions,
+        lock_dir=settings.mongo_lock_dir,
     )
     broker, publisher, dead_letters = build_broker(settings, service=name, registry=registry)
     relay = outbox.OutboxRelay(
@@ -110,8 +197,19 @@ def build_core(
         publisher=publisher,
         dead_letters=dead_letters,
         relay=relay,
+        pruning=OutboxPruning(
+            database,
+            keep=timedelta(hours=settings.outbox_retention_hours),
+            interval=settings.outbox_prune_interval_seconds,
+        ),
         registry=registry,
         topics=list(topics),
+        topic_watch=TopicWatch(
+            settings.kafka_bootstrap_servers,
+            lambda: core.all_topics(),
+            partitions=settings.kafka_topic_partitions,
+            interval=settings.kafka_topic_check_seconds,
+        ),
     )
     dead_lettered = Gauge(
         "attesta_dead_lettered_messages",
@@ -119,6 +217,12 @@ def build_core(
         registry=registry,
     )
     dead_lettered.set_function(lambda: dead_letters.dead_lettered)
+    retried = Gauge(
+        "attesta_retry_topic_messages",
+        "Messages this process put on a retry topic to be tried again later.",
+        registry=registry,
+    )
+    retried.set_function(lambda: dead_letters.retried)
     return core
 
 
@@ -132,20 +236,33 @@ def build_http_app(
 ) -> FastAPI:
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        await core.start()
+        # Listening at once, starting in the background: /health/ready answers 503 until the
+        # dependencies are there, instead of the process failing when started first.
+        starting = asyncio.create_task(_start_or_exit(core), name=f"{core.name}-start")
         try:
             yield
         finally:
+            starting.cancel()
+            await asyncio.gather(starting, return_exceptions=True)
             await core.stop()
 
     app = FastAPI(title=title, description=description, version="1.0.0", lifespan=lifespan)
     app.state.core = core
     app.state.authenticator = Authenticator(core.settings.admin_key, keys)
     install_problem_handlers(app)
+    app.add_middleware(StartingGate, core=core)
     install_http_metrics(app, core.registry)
+
+    async def started() -> bool:
+        return core.started
+
     app.include_router(
-        health_router({"mongodb": core.database.ping, "kafka": core.kafka_ready}, core.registry)
+        health_router(
+            {"started": started, "mongodb": core.database.ping, "kafka": core.kafka_ready},
+            core.registry,
+        )
     )
+    app.include_router(ops_router(core.name, core.database))
     for router in routers:
         app.include_router(router)
 

@@ -6,8 +6,10 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from typing import Any
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
 
+from aiokafka.errors import KafkaError
 from faststream.kafka import KafkaBroker
 from faststream.kafka.prometheus import KafkaPrometheusMiddleware
 from faststream.message import StreamMessage
@@ -16,6 +18,9 @@ from prometheus_client import CollectorRegistry
 
 from shared.consuming import DeadLetters
 from shared.settings import ServiceSettings
+from shared.topics import ensure_topics, retry_topic
+
+log = logging.getLogger(__name__)
 
 
 class TogetherStartingKafkaBroker(KafkaBroker):
@@ -32,14 +37,25 @@ class TogetherStartingKafkaBroker(KafkaBroker):
 
 
 class BrokerPublisher:
-    """`Publisher` for the outbox relay and the dead-letter middleware: bytes in, bytes out."""
+    """`Publisher` for the outbox relay and the dead-letter middleware: bytes in, bytes out.
 
-    def __init__(self) -> None:
+    A broker that restarted empty (the embedded one keeps topics in memory) answers a publish
+    to a topic it no longer has with an error: the topic is created again and the publish
+    retried once, so that neither events nor dead letters wait for a service restart."""
+
+    def __init__(self, bootstrap_servers: str, partitions: int) -> None:
         self.broker: KafkaBroker | None = None
+        self._bootstrap_servers = bootstrap_servers
+        self._partitions = partitions
 
     async def __call__(self, topic: str, key: bytes, value: bytes, headers: dict[str, str]) -> None:
         assert self.broker is not None, "BrokerPublisher used before its broker was built"
-        await self.broker.publish(value, topic, key=key, headers=headers)
+        try:
+            await self.broker.publish(value, topic, key=key, headers=headers)
+        except KafkaError as error:
+            log.warning("publishing to %s failed (%r); creating it if missing", topic, error)
+            await ensure_topics(self._bootstrap_servers, [topic], self._partitions)
+            await self.broker.publish(value, topic, key=key, headers=headers)
 
 
 async def decode_json_body(msg: StreamMessage[Any]) -> Any:
@@ -52,18 +68,20 @@ async def decode_json_body(msg: StreamMessage[Any]) -> Any:
 def build_broker(
     settings: ServiceSettings, *, service: str, registry: CollectorRegistry
 ) -> tuple[KafkaBroker, BrokerPublisher, DeadLetters]:
-    publisher = BrokerPublisher()
+    publisher = BrokerPublisher(settings.kafka_bootstrap_servers, settings.kafka_topic_partitions)
     dead_letters = DeadLetters(
         publisher,
         service=service,
         max_attempts=settings.consumer_max_attempts,
         backoff_seconds=settings.consumer_retry_backoff_seconds,
+        retry_delays=tuple(settings.consumer_retry_topic_delays_seconds),
     )
     broker = TogetherStartingKafkaBroker(
         settings.kafka_bootstrap_servers,
         client_id=f"attesta-{service}",
         enable_idempotence=settings.kafka_enable_idempotence,
         acks="all",
+        metadata_max_age_ms=settings.kafka_metadata_max_age_ms,
         decoder=decode_json_body,
         # Outermost first: metrics see every message, dead-lettering wraps the handler.
         middlewares=[
@@ -79,6 +97,29 @@ def build_broker(
     )
     publisher.broker = broker
     return broker, publisher, dead_letters
+
+
+Handler = TypeVar("Handler", bound=Callable[..., Awaitable[None]])
+
+
+def subscribe(
+    broker: KafkaBroker, service: str, topic: str, settings: ServiceSettings
+) -> Callable[[Handler], Handler]:
+    """Subscribe a handler to `topic` and to the service's retry topic for it. The retry topic
+    has a consumer (and group) of its own: a message waiting there for its retry time holds up
+    that consumer only, never the topic's fresh events."""
+    retry = retry_topic(topic, service)
+
+    def decorate(handler: Handler) -> Handler:
+        wrapped = broker.subscriber(topic, **subscriber_options(service, topic, settings))(handler)
+        options = subscriber_options(service, retry, settings)
+        # Retries wait seconds anyway; a long fetch wait keeps an idle retry consumer from
+        # polling the broker twenty times a second.
+        options["fetch_max_wait_ms"] = max(settings.kafka_fetch_max_wait_ms, 1000)
+        broker.subscriber(retry, **options)(wrapped)
+        return handler
+
+    return decorate
 
 
 def subscriber_options(service: str, topic: str, settings: ServiceSettings) -> dict[str, Any]:

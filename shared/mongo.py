@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
 from typing import Any, TypeVar
 
 from pymongo import AsyncMongoClient
@@ -21,6 +22,8 @@ from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import CollectionInvalid
+
+from shared.file_lock import FileLock
 
 Document = dict[str, Any]
 Session = AsyncClientSession
@@ -53,10 +56,19 @@ async def merge_into(
 
 
 class Database:
-    def __init__(self, client: AsyncMongoClient[Document], name: str, *, serialise: bool) -> None:
+    def __init__(
+        self,
+        client: AsyncMongoClient[Document],
+        name: str,
+        *,
+        serialise: bool,
+        lock_dir: Path | None = None,
+    ) -> None:
         self.client = client
         self.db: AsyncDatabase[Document] = client[name]
         self._lock: asyncio.Lock | None = asyncio.Lock() if serialise else None
+        # Other processes on this database (a second instance) too, when given a directory.
+        self._shared = None if lock_dir is None else FileLock(lock_dir / f"{name}.lock")
         self._after_commit: list[Callable[[], None]] = []
         self._to_announce: set[int] = set()
 
@@ -71,8 +83,7 @@ class Database:
         self._to_announce.add(id(session))
 
     async def in_transaction(self, work: Callable[[Session], Awaitable[T]]) -> T:
-        guard = self._lock if self._lock is not None else contextlib.nullcontext()
-        async with guard, self.client.start_session() as session:
+        async with self._exclusive(), self.client.start_session() as session:
             try:
                 result: T = await session.with_transaction(work)
                 announce = id(session) in self._to_announce
@@ -87,11 +98,20 @@ class Database:
     async def alone(self) -> AsyncIterator[None]:
         """Hold off this process's transactions while making a write outside one, so that
         the write stands on its own (see the module's docstring)."""
+        async with self._exclusive():
+            yield
+
+    @contextlib.asynccontextmanager
+    async def _exclusive(self) -> AsyncIterator[None]:
         if self._lock is None:
             yield
             return
         async with self._lock:
-            yield
+            if self._shared is None:
+                yield
+                return
+            async with self._shared.held():
+                yield
 
     async def ensure_collections(self, *names: str) -> None:
         """Create collections before any transaction writes to them: the embedded server

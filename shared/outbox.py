@@ -59,6 +59,40 @@ async def add(session: Session, database: Database, topic: str, event: Envelope[
     database.announce_on_commit(session)
 
 
+def written_since(since: datetime) -> Document:
+    """Events written at or after `since`. By `_id` (an ObjectId starts with its second of
+    creation), not by `created_at`: the embedded server compares datetime ranges wrongly."""
+    return {"_id": {"$gte": ObjectId.from_datetime(since)}}
+
+
+async def replay_since(database: Database, since: datetime, topics: set[str] | None = None) -> int:
+    """Publish again, in their original order, the events written since `since` (to `topics`,
+    or all), published or not: for a broker or topic that lost them. Consumers drop what they
+    have seen, so replaying too much is safe and replaying too little is not."""
+
+    async def requeue(session: Session) -> int:
+        query: Document = {**written_since(since), "published": True}
+        if topics:
+            query["topic"] = {"$in": sorted(topics)}
+        result = await database.db[COLLECTION].update_many(
+            query, {"$set": {"published": False}}, session=session
+        )
+        database.announce_on_commit(session)
+        return int(result.modified_count)
+
+    return await database.in_transaction(requeue)
+
+
+async def prune_published(database: Database, older_than: datetime) -> int:
+    """Forget published events written before `older_than`: the outbox would otherwise grow
+    for ever (a `certificate.issued` carries its PDF). Replays reach back this far only."""
+    async with database.alone():
+        result = await database.db[COLLECTION].delete_many(
+            {"_id": {"$lt": ObjectId.from_datetime(older_than)}, "published": True}
+        )
+    return int(result.deleted_count)
+
+
 async def requeue_published(database: Database, topics: set[str]) -> int:
     """Mark the events once published to `topics` as pending again, to publish them anew
     (in their original order) to a broker that lost them. Consumers drop the ones they saw."""

@@ -6,7 +6,10 @@ the ports `make run` uses, so a service started by hand next to `make run` just 
 
 from __future__ import annotations
 
-from pydantic import Field
+from pathlib import Path
+from typing import Self
+
+from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -23,6 +26,16 @@ class ServiceSettings(BaseSettings):
         description="Idempotent producer: on for Apache Kafka; the embedded broker rejects it.",
     )
     kafka_topic_partitions: int = Field(default=3, ge=1)
+    kafka_topic_check_seconds: float = Field(
+        default=30.0,
+        gt=0,
+        description="How often a service checks that its topics exist (puts back lost ones).",
+    )
+    kafka_metadata_max_age_ms: int = Field(
+        default=30_000,
+        ge=1000,
+        description="How soon clients see topics and partitions that appeared.",
+    )
     kafka_session_timeout_ms: int = Field(
         default=10_000,
         ge=1000,
@@ -44,6 +57,14 @@ class ServiceSettings(BaseSettings):
             "interleaves concurrent transactions on one database; real MongoDB does not need it."
         ),
     )
+    mongo_lock_dir: Path | None = Field(
+        default=None,
+        description=(
+            "Embedded stack only: a directory for the lock files that serialise transactions "
+            "across processes, so that several instances of a service can share a database. "
+            "Needs mongo_serialise_transactions. Leave unset on real MongoDB."
+        ),
+    )
     http_host: str = "127.0.0.1"
     log_level: str = "INFO"
     log_json: bool = False
@@ -53,5 +74,42 @@ class ServiceSettings(BaseSettings):
         ge=0,
         description="How long the relay waits after a commit wakes it, to publish a batch.",
     )
+    startup_retry_max_seconds: float = Field(
+        default=5.0,
+        gt=0,
+        description="Longest wait between tries to reach the database and broker at start.",
+    )
+    outbox_retention_hours: float = Field(
+        default=168,
+        gt=0,
+        description="How long published events stay in the outbox, to be replayed.",
+    )
+    outbox_prune_interval_seconds: float = Field(default=3600, gt=0)
+    processed_events_retention_hours: float = Field(
+        default=336,
+        gt=0,
+        description=(
+            "How long a consumer remembers the events it processed. Longer than the outbox "
+            "keeps events, so that every replay is recognised."
+        ),
+    )
     consumer_max_attempts: int = Field(default=3, ge=1)
     consumer_retry_backoff_seconds: float = Field(default=0.2, ge=0)
+    consumer_retry_topic_delays_seconds: list[float] = Field(
+        default=[5.0, 30.0, 120.0],
+        description=(
+            "After the in-process attempts, a failing event goes to the service's retry topic "
+            "once per delay listed (a JSON list), then to the dead-letter topic. Each delay "
+            "must stay well under the consumer's max poll interval (300 s)."
+        ),
+    )
+
+    @model_validator(mode="after")
+    def _markers_outlive_replays(self) -> Self:
+        if self.processed_events_retention_hours <= self.outbox_retention_hours:
+            raise ValueError(
+                "ATTESTA_PROCESSED_EVENTS_RETENTION_HOURS must be longer than "
+                "ATTESTA_OUTBOX_RETENTION_HOURS: a replayed event older than its consumer's "
+                "memory would be processed twice"
+            )
+        return self

@@ -59,7 +59,7 @@ def original_topic(topic: str) -> str:
 
 async def ensure_topics(bootstrap_servers: str, topics: list[str], partitions: int) -> None:
     """Create the topics (and their dead-letter topics) that do not exist yet."""
-    wanted = sorted({*topics, *(dead_letter_topic(t) for t in topics)})
+    wanted = sorted({*topics, *(dead_letter_topic(original_topic(t)) for t in topics)})
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers)
     await admin.start()
     try:

@@ -91,6 +91,7 @@ def services(stack: Stack) -> Iterator[Services]:
         smtp_port=stack.smtp_port,
         certification_port=ports["certification"],
         admin_key=ADMIN_KEY,
+        lock_dir=stack.root / "locks",
     )
     env.update(
         ATTESTA_LOG_JSON="true",

@@ -15,7 +15,7 @@ from shared.events import (
     PartnerKeyIssuedV1,
     PartnerKeyRevokedV1,
 )
-from shared.messaging import subscriber_options
+from shared.messaging import subscribe
 from shared.mongo import Session
 from shared.settings import ServiceSettings
 
@@ -26,29 +26,21 @@ def register(
     broker: KafkaBroker, issuer: Issuer, store: CertificationStore, settings: ServiceSettings
 ) -> None:
 
-    @broker.subscriber(
-        topics.ENROLMENT_COMPLETED,
-        **subscriber_options(CONSUMER, topics.ENROLMENT_COMPLETED, settings),
-    )
+    @subscribe(broker, CONSUMER, topics.ENROLMENT_COMPLETED, settings)
     async def on_enrolment_completed(event: Envelope[EnrolmentCompletedV1]) -> None:
         async def work(session: Session) -> None:
             await issuer.issue(session, event.data)
 
         await process_once(store.database, CONSUMER, event.id, work)
 
-    @broker.subscriber(
-        topics.ENROLMENT_CORRECTED,
-        **subscriber_options(CONSUMER, topics.ENROLMENT_CORRECTED, settings),
-    )
+    @subscribe(broker, CONSUMER, topics.ENROLMENT_CORRECTED, settings)
     async def on_enrolment_corrected(event: Envelope[EnrolmentCorrectedV1]) -> None:
         async def work(session: Session) -> None:
             await issuer.correct(session, event.data)
 
         await process_once(store.database, CONSUMER, event.id, work)
 
-    @broker.subscriber(
-        topics.PARTNER_KEYS, **subscriber_options(CONSUMER, topics.PARTNER_KEYS, settings)
-    )
+    @subscribe(broker, CONSUMER, topics.PARTNER_KEYS, settings)
     async def on_partner_key(
         event: Envelope[PartnerKeyIssuedV1] | Envelope[PartnerKeyRevokedV1],
     ) -> None:

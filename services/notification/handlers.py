@@ -13,33 +13,23 @@ from shared.events import (
     EnrolmentRegisteredV1,
     Envelope,
 )
-from shared.messaging import subscriber_options
+from shared.messaging import subscribe
 from shared.settings import ServiceSettings
 
 
 def register(broker: KafkaBroker, intake: Intake, settings: ServiceSettings) -> None:
-    @broker.subscriber(
-        topics.CERTIFICATE_ISSUED,
-        **subscriber_options(CONSUMER, topics.CERTIFICATE_ISSUED, settings),
-    )
+    @subscribe(broker, CONSUMER, topics.CERTIFICATE_ISSUED, settings)
     async def on_certificate_issued(event: Envelope[CertificateIssuedV1]) -> None:
         await intake.certificate_issued(event)
 
-    @broker.subscriber(
-        topics.ENROLMENT_REGISTERED,
-        **subscriber_options(CONSUMER, topics.ENROLMENT_REGISTERED, settings),
-    )
+    @subscribe(broker, CONSUMER, topics.ENROLMENT_REGISTERED, settings)
     async def on_enrolment_registered(event: Envelope[EnrolmentRegisteredV1]) -> None:
         await intake.enrolment_registered(event)
 
-    @broker.subscriber(
-        topics.COURSE_RELEASED, **subscriber_options(CONSUMER, topics.COURSE_RELEASED, settings)
-    )
+    @subscribe(broker, CONSUMER, topics.COURSE_RELEASED, settings)
     async def on_course_released(event: Envelope[CourseReleasedV1]) -> None:
         await intake.course_released(event)
 
-    @broker.subscriber(
-        topics.COURSE_CLOSED, **subscriber_options(CONSUMER, topics.COURSE_CLOSED, settings)
-    )
+    @subscribe(broker, CONSUMER, topics.COURSE_CLOSED, settings)
     async def on_course_closed(event: Envelope[CourseClosedV1]) -> None:
         await intake.course_closed(event)

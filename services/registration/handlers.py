@@ -19,7 +19,7 @@ from shared.events import (
     NotificationFailedV1,
     NotificationSentV1,
 )
-from shared.messaging import subscriber_options
+from shared.messaging import subscribe
 from shared.mongo import Session
 from shared.settings import ServiceSettings
 
@@ -33,10 +33,7 @@ def caused_by(event: Envelope[Any], cause: str) -> Step:
 def register(broker: KafkaBroker, registrar: Registrar, settings: ServiceSettings) -> None:
     database = registrar.database
 
-    @broker.subscriber(
-        topics.CERTIFICATE_ISSUED,
-        **subscriber_options(CONSUMER, topics.CERTIFICATE_ISSUED, settings),
-    )
+    @subscribe(broker, CONSUMER, topics.CERTIFICATE_ISSUED, settings)
     async def on_certificate_issued(event: Envelope[CertificateIssuedV1]) -> None:
         data = event.data
 
@@ -55,9 +52,7 @@ def register(broker: KafkaBroker, registrar: Registrar, settings: ServiceSetting
 
         await process_once(database, CONSUMER, event.id, work)
 
-    @broker.subscriber(
-        topics.NOTIFICATION_SENT, **subscriber_options(CONSUMER, topics.NOTIFICATION_SENT, settings)
-    )
+    @subscribe(broker, CONSUMER, topics.NOTIFICATION_SENT, settings)
     async def on_notification_sent(event: Envelope[NotificationSentV1]) -> None:
         data = event.data
 
@@ -71,10 +66,7 @@ def register(broker: KafkaBroker, registrar: Registrar, settings: ServiceSetting
 
         await process_once(database, CONSUMER, event.id, work)
 
-    @broker.subscriber(
-        topics.NOTIFICATION_FAILED,
-        **subscriber_options(CONSUMER, topics.NOTIFICATION_FAILED, settings),
-    )
+    @subscribe(broker, CONSUMER, topics.NOTIFICATION_FAILED, settings)
     async def on_notification_failed(event: Envelope[NotificationFailedV1]) -> None:
         data = event.data
         cause = f"certificate {data.certificate_number} email to {data.to} failed: {data.error}"
@@ -86,10 +78,7 @@ def register(broker: KafkaBroker, registrar: Registrar, settings: ServiceSetting
 
         await process_once(database, CONSUMER, event.id, work)
 
-    @broker.subscriber(
-        topics.CERTIFICATE_REVOKED,
-        **subscriber_options(CONSUMER, topics.CERTIFICATE_REVOKED, settings),
-    )
+    @subscribe(broker, CONSUMER, topics.CERTIFICATE_REVOKED, settings)
     async def on_certificate_revoked(event: Envelope[CertificateRevokedV1]) -> None:
         async def work(session: Session) -> None:
             await registrar.follow(

@@ -88,6 +88,7 @@ def main() -> None:
             smtp_port=ports["smtp"],
             certification_port=ports["certification"],
             admin_key=key,
+            lock_dir=data_dir / "locks",
         )
         children.extend(servers.start_services({name: ports[name] for name in SERVICES}, env, None))
         print_banner(ports, key, data_dir, time.monotonic() - started)

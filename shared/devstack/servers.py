@@ -8,6 +8,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -99,6 +100,31 @@ def _ready(child: Child, timeout: float) -> Child:
     return child
 
 
+def service_ready(port: int) -> bool:
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/health/ready", timeout=2) as answer:
+            return bool(answer.status == 200)
+    except (OSError, ValueError):
+        return False  # not listening yet, or 503 (HTTPError is an OSError)
+
+
+def wait_until_ready(child: Child, *, timeout: float) -> Child:
+    """A service listens at once but is ready only once its database and broker answer and
+    its consumers have joined their groups."""
+    deadline = time.monotonic() + timeout
+    try:
+        while not service_ready(child.port):
+            if child.process.poll() is not None:
+                raise RuntimeError(f"{child.name} exited with code {child.process.returncode}")
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"{child.name} was not ready within {timeout:.0f}s")
+            time.sleep(0.1)
+    except BaseException:
+        child.kill()
+        raise
+    return child
+
+
 def _spawn(
     name: str,
     argv: list[str],
@@ -179,23 +205,28 @@ def start_mail_sink(port: int, mail_dir: Path, log_dir: Path) -> Child:
     )
 
 
+def launch_service(
+    name: str, port: int, env: dict[str, str], log_dir: Path | None, *, instance: str = ""
+) -> Child:
+    """Start one instance of service `name` (`instance` tells apart the logs of several)."""
+    log_name = f"{name}{instance}.log"
+    return _launch(
+        name + instance,
+        [sys.executable, "-m", f"services.{name}"],
+        port,
+        None if log_dir is None else log_dir / log_name,
+        env={**env, "ATTESTA_HTTP_PORT": str(port)},
+    )
+
+
 def start_services(
     ports: dict[str, int], env: dict[str, str], log_dir: Path | None, *, timeout: float = 90.0
 ) -> list[Child]:
     """Start services side by side (each takes seconds to join its consumer groups), then
-    wait until every one listens: a service opens its port only once it is fully started."""
-    children = [
-        _launch(
-            name,
-            [sys.executable, "-m", f"services.{name}"],
-            port,
-            None if log_dir is None else log_dir / f"{name}.log",
-            env={**env, "ATTESTA_HTTP_PORT": str(port)},
-        )
-        for name, port in ports.items()
-    ]
+    wait until every one is ready."""
+    children = [launch_service(name, port, env, log_dir) for name, port in ports.items()]
     try:
-        return [_ready(child, timeout) for child in children]
+        return [wait_until_ready(child, timeout=timeout) for child in children]
     except BaseException:
         for child in children:
             child.kill()
@@ -203,10 +234,18 @@ def start_services(
 
 
 def stack_environment(
-    *, kafka_port: int, mongo_port: int, smtp_port: int, certification_port: int, admin_key: str
+    *,
+    kafka_port: int,
+    mongo_port: int,
+    smtp_port: int,
+    certification_port: int,
+    admin_key: str,
+    lock_dir: Path | None = None,
 ) -> dict[str, str]:
-    """The environment the three services need to find the embedded stack."""
+    """The environment the three services need to find the embedded stack. With `lock_dir`,
+    instances of one service may run side by side (see shared.file_lock)."""
     return {
+        **({} if lock_dir is None else {"ATTESTA_MONGO_LOCK_DIR": str(lock_dir)}),
         "ATTESTA_ADMIN_KEY": admin_key,
         "ATTESTA_KAFKA_BOOTSTRAP_SERVERS": f"127.0.0.1:{kafka_port}",
         "ATTESTA_KAFKA_ENABLE_IDEMPOTENCE": "false",

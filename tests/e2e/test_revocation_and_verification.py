@@ -81,7 +81,7 @@ async def test_every_service_reports_health_metrics_and_its_contracts(admin: Api
         for name, url in admin.urls.items():
             ready = await http.get(f"{url}/health/ready")
             assert ready.status_code == 200, name
-            assert ready.json()["checks"] == {"mongodb": True, "kafka": True}
+            assert ready.json()["checks"] == {"started": True, "mongodb": True, "kafka": True}
             assert (await http.get(f"{url}/health/live")).status_code == 200
             metrics = (await http.get(f"{url}/metrics")).text
             assert "attesta_http_requests_total" in metrics, name
