@@ -56,8 +56,10 @@ class Client:
         *,
         transport: httpx.BaseTransport | None = None,
         timeout: float = 30.0,
+        label: str = "the registration API",
     ) -> None:
         self.base_url = base_url
+        self.label = label
         self.key = key
         headers = {"Accept": "application/json", "User-Agent": user_agent()}
         if key is not None:
@@ -96,13 +98,13 @@ class Client:
             )
         except httpx.ConnectError as error:
             raise CliError(
-                f"cannot reach the registration API at {self.base_url} ({reason(error)})",
+                f"cannot reach {self.label} at {self.base_url} ({reason(error)})",
                 exit_code=UNREACHABLE,
                 details=[RUN_HINT],
             ) from None
         except httpx.TimeoutException:
             raise CliError(
-                f"the registration API at {self.base_url} did not answer in time",
+                f"{self.label} at {self.base_url} did not answer in time",
                 exit_code=UNREACHABLE,
             ) from None
         except httpx.TransportError as error:

@@ -20,6 +20,18 @@ def registration_url(flag: str | None, env: Mapping[str, str]) -> str:
     return url.rstrip("/")
 
 
+SERVICE_PORTS = {"registration": 8001, "certification": 8002, "notification": 8003}
+
+
+def service_url(service: str, registration: str, env: Mapping[str, str]) -> str:
+    """Where one service's API is: the registration URL for registration, else
+    ATTESTA_<SERVICE>_URL, else the port `make run` gives it."""
+    if service == "registration":
+        return registration
+    url = env.get(f"ATTESTA_{service.upper()}_URL") or f"http://127.0.0.1:{SERVICE_PORTS[service]}"
+    return url.rstrip("/")
+
+
 def resolve_key(flag: str | None, env: Mapping[str, str], cwd: Path) -> Key | None:
     """--key, then ATTESTA_KEY, then ATTESTA_ADMIN_KEY, then the key `make run` generated."""
     if flag:

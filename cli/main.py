@@ -11,19 +11,21 @@ from pathlib import Path
 
 import httpx
 
-from cli import certificates, courses, enrolments, partners, reports
+from cli import certificates, courses, dlq, enrolments, outbox, partners, reports
 from cli.client import user_agent
 from cli.config import registration_url, resolve_key
 from cli.errors import INTERRUPTED, OK, USAGE, CliError
 from cli.registry import GLOBAL_OPTIONS, Context, Parser, Register, usage
 
-# One `register` per command group; `outbox`, `dlq` and `ops` will be added here.
+# One `register` per command group; `outbox` and `ops` will be added here.
 COMMAND_MODULES: tuple[Register, ...] = (
     partners.register,
     courses.register,
     enrolments.register,
     reports.register,
     certificates.register,
+    outbox.register,
+    dlq.register,
 )
 
 EPILOG = """\

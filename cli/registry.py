@@ -68,13 +68,16 @@ class Context:
     @property
     def api(self) -> Client:
         if self._client is None:
-            if self.key is None:
-                raise CliError(
-                    "no API key: pass --key, or set ATTESTA_KEY (or ATTESTA_ADMIN_KEY), "
-                    "or run from the directory where `make run` wrote .data/admin-key"
-                )
-            self._client = Client(self.url, self.key, transport=self.transport)
+            self._client = Client(self.url, self.required_key(), transport=self.transport)
         return self._client
+
+    def required_key(self) -> Key:
+        if self.key is None:
+            raise CliError(
+                "no API key: pass --key, or set ATTESTA_KEY (or ATTESTA_ADMIN_KEY), "
+                "or run from the directory where `make run` wrote .data/admin-key"
+            )
+        return self.key
 
     def close(self) -> None:
         if self._client is not None:

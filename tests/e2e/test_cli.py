@@ -47,6 +47,7 @@ def attesta(services: Services, tmp_path: Path) -> Attesta:
         env = base_env | {
             "ATTESTA_REGISTRATION_URL": services.urls["registration"],
             "ATTESTA_CERTIFICATION_URL": services.urls["certification"],
+            "ATTESTA_NOTIFICATION_URL": services.urls["notification"],
             "ATTESTA_KEY": key,
         }
         done = subprocess.run(
