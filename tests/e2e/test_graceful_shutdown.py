@@ -1,0 +1,50 @@
+"""SIGTERM: an instance stops taking work, finishes what it holds, commits and exits in bounded
+time; its partitions go to the instance that stays, and no trainee is left without, or given
+a second, certificate."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import time
+
+from shared.devstack import servers
+from tests.conftest import Services, eventually
+from tests.e2e.conftest import Training
+
+
+async def test_a_second_certification_instance_stopped_with_sigterm_exits_cleanly_and_loses_nothing(
+    training: Training, services: Services
+) -> None:
+    port = servers.free_port()
+    second = servers.launch_service(
+        "certification", port, services.env, services.log_dir, instance="-second"
+    )
+    try:
+        await asyncio.to_thread(servers.wait_until_ready, second, timeout=120)
+        refs = [f"term-{n}" for n in range(8)]
+        enrolments = [await training.complete(ref, f"Стажант {n}") for n, ref in enumerate(refs)]
+
+        second.process.send_signal(signal.SIGTERM)
+        stopping = time.monotonic()
+        code = await asyncio.to_thread(second.process.wait, 40)
+        took = time.monotonic() - stopping
+    finally:
+        second.kill()
+
+    # Uvicorn shuts down, then ends by the signal it caught, as process managers expect.
+    assert code in (0, -signal.SIGTERM)
+    assert took < 30, f"took {took:.1f}s to stop"
+    log = (services.log_dir / "certification-second.log").read_text()
+    assert "certification stopped" in log
+    assert "Application shutdown complete" in log
+
+    async def all_certified() -> list[str] | None:
+        numbers = [(await training.partner.enrolment(e))["certificate_number"] for e in enrolments]
+        return numbers if all(numbers) else None
+
+    numbers = await eventually(all_certified, timeout=90, what="every trainee certified")
+    assert len(set(numbers)) == len(enrolments)
+    for enrolment_id in enrolments:
+        history = (await training.partner.enrolment(enrolment_id))["history"]
+        assert [step["status"] for step in history].count("certified") == 1
