@@ -70,6 +70,10 @@ class Outcome:
     retry_in: float | None = None
 
 
+class ClaimLost(Exception):
+    """This sender's claim on a delivery ran out before the message went out."""
+
+
 class Dispatcher:
     def __init__(
         self,
@@ -199,13 +203,25 @@ class Dispatcher:
 
         self.limit.record(letter.recipients)
         started = time.monotonic()
+
+        async def hand_over() -> None:
+            if not await self.store.mark_data_started(delivery_id, token, self.clock()):
+                raise ClaimLost(delivery_id)
+
         try:
             accepted = await channel.send(
                 letter.wire,
                 sender=letter.sender,
                 recipients=letter.recipients,
-                before_data=lambda: self.store.mark_data_started(delivery_id, token),
+                before_data=hand_over,
             )
+        except ClaimLost:
+            # Our lease ran out while we waited (a slow database, a lock held by another
+            # instance) and the delivery may be someone else's now: sending would be twice.
+            log.warning(
+                "delivery %s: claim lost before sending; not sent by this sender", delivery_id
+            )
+            return
         except DeliveryRefused as refusal:
             outcome = (
                 Outcome(Status.FAILED, error=str(refusal), reply=str(refusal))

@@ -94,7 +94,12 @@ class SmtpChannel:
                     if index == 0:
                         raise
                     refused[recipient] = f"{error.code} {error.message}"
-            await before_data()
+            try:
+                await before_data()
+            except BaseException:
+                # Not sending after all: leave the kept-open connection ready for the next.
+                await self._reset()
+                raise
             response = await smtp.data(wire)
         except aiosmtplib.SMTPServerDisconnected as error:
             await self.close()

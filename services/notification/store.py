@@ -136,11 +136,20 @@ class NotificationStore:
             raise LookupError(f"delivery {delivery_id} has no content")
         return str(doc["event"])
 
-    async def mark_data_started(self, delivery_id: str, token: str) -> None:
+    async def mark_data_started(self, delivery_id: str, token: str, now: float) -> bool:
+        """Mark the message as handed over, if this claim still holds (its lease has not run
+        out, nobody took the delivery back). False: the sender must not send."""
         async with self.database.alone():
-            await self.deliveries.update_one(
-                {"_id": delivery_id, "claim": token}, {"$set": {"data_started": True}}
+            result = await self.deliveries.update_one(
+                {
+                    "_id": delivery_id,
+                    "claim": token,
+                    "status": Status.SENDING,
+                    "due": {"$gt": now},
+                },
+                {"$set": {"data_started": True}},
             )
+        return bool(result.modified_count)
 
     async def put_back(self, delivery_id: str, token: str, due: float) -> None:
         """Return a claimed delivery, untried, to the queue until `due` (a recipient's rate

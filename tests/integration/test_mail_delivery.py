@@ -265,6 +265,25 @@ async def test_a_sender_that_dies_before_the_message_went_out_is_replaced_and_se
     assert sent["attempts"] == 2
 
 
+async def test_a_sender_whose_claim_ran_out_while_it_waited_does_not_send_it_a_second_time(
+    notification: Notification, server: ScriptedSmtpServer
+) -> None:
+    notification.lease = 1.0
+    release = server.hold_rcpt()
+    delivery_id = await notification.issue(certificate())
+    notification.start()  # the slow one: its RCPT TO hangs past its lease
+    assert await asyncio.to_thread(server.rcpt_arrived.wait, 10)
+    await asyncio.sleep(1.3)
+
+    notification.start()  # another instance: takes the expired claim back, and sends
+    await notification.settled(delivery_id, "sent")
+    release.set()  # the slow one goes on, on a claim that is no longer its own
+    await asyncio.sleep(0.5)
+
+    assert len(server.received) == 1
+    assert (await notification.delivery(delivery_id))["status"] == "sent"
+
+
 async def test_a_sender_that_dies_after_the_server_took_the_message_sends_no_second_email(
     notification: Notification, server: ScriptedSmtpServer
 ) -> None:
