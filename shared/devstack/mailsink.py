@@ -2,7 +2,8 @@
 
 `python -m shared.devstack.mailsink --port 1025 --dir .data/mail`
 
-To see a bounce without a real mail server, send to an address whose local part starts with
+On SIGTERM it answers 421 to new messages for a second, so that those under way finish, and
+stops. To see a bounce without a real mail server, send to an address whose local part starts with
 `bounce` (e.g. `bounce.ivan@example.bg`): the sink refuses it with 550, as a server refuses a
 mailbox that does not exist.
 """
@@ -24,10 +25,25 @@ from aiosmtpd.smtp import SMTP, Envelope, Session
 BOUNCE_PREFIX = "bounce"
 
 
+# On SIGTERM: how long transactions under way get to finish before the sink closes.
+GRACE_SECONDS = 1.0
+
+
 class WriteToFolder:
     def __init__(self, folder: Path) -> None:
         self.folder = folder
+        self.closing = False
         folder.mkdir(parents=True, exist_ok=True)
+
+    async def handle_MAIL(
+        self, server: SMTP, session: Session, envelope: Envelope, address: str, options: list[str]
+    ) -> str:
+        if self.closing:
+            # What a mail server says while it shuts down: come back later.
+            return "421 4.3.2 Service shutting down, try again later"
+        envelope.mail_from = address
+        envelope.mail_options.extend(options)
+        return "250 OK"
 
     async def handle_RCPT(
         self, server: SMTP, session: Session, envelope: Envelope, address: str, options: list[str]
@@ -58,9 +74,8 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
 
     kwargs: dict[str, Any] = {"data_size_limit": 50 * 1024 * 1024}
-    controller = Controller(
-        WriteToFolder(args.dir), hostname=args.host, port=args.port, server_kwargs=kwargs
-    )
+    handler = WriteToFolder(args.dir)
+    controller = Controller(handler, hostname=args.host, port=args.port, server_kwargs=kwargs)
     controller.start()
     print(f"SMTP sink on {args.host}:{args.port}, writing to {args.dir}", flush=True)
 
@@ -70,6 +85,10 @@ def main(argv: list[str] | None = None) -> None:
         loop.add_signal_handler(sig, stop.set)
     try:
         loop.run_until_complete(stop.wait())
+        # Like an MTA stopping: no new transaction, the ones under way finish and are
+        # answered, so no sender is left not knowing whether its message was taken.
+        handler.closing = True
+        loop.run_until_complete(asyncio.sleep(GRACE_SECONDS))
     finally:
         controller.stop()
         loop.close()
