@@ -31,10 +31,11 @@ from shared.messaging import BrokerPublisher, build_broker
 from shared.mongo import Database, connect
 from shared.observability import health_router, install_http_metrics
 from shared.ops_api import ops_router
+from shared.periodic import Periodic
 from shared.problems import install_problem_handlers, problem_response
-from shared.retention import OutboxPruning, ensure_ttl_index
+from shared.retention import ensure_ttl_index, outbox_pruning
 from shared.settings import ServiceSettings
-from shared.topic_watch import TopicWatch
+from shared.topic_watch import topic_watch
 from shared.topics import empty_topics, ensure_topics
 
 log = logging.getLogger(__name__)
@@ -51,8 +52,8 @@ class ServiceCore:
     publisher: BrokerPublisher
     dead_letters: DeadLetters
     relay: outbox.OutboxRelay
-    pruning: OutboxPruning
-    topic_watch: TopicWatch
+    pruning: Periodic
+    topic_watch: Periodic
     registry: CollectorRegistry
     topics: list[str]
     on_start: list[StartHook] = field(default_factory=list)
@@ -197,14 +198,14 @@ def build_core(
         publisher=publisher,
         dead_letters=dead_letters,
         relay=relay,
-        pruning=OutboxPruning(
+        pruning=outbox_pruning(
             database,
             keep=timedelta(hours=settings.outbox_retention_hours),
             interval=settings.outbox_prune_interval_seconds,
         ),
         registry=registry,
         topics=list(topics),
-        topic_watch=TopicWatch(
+        topic_watch=topic_watch(
             settings.kafka_bootstrap_servers,
             lambda: core.all_topics(),
             partitions=settings.kafka_topic_partitions,

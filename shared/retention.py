@@ -7,8 +7,6 @@ outbox keeps published events: a replay from the outbox is then always recognise
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 from datetime import UTC, datetime, timedelta
 
@@ -16,6 +14,7 @@ from pymongo.asynchronous.collection import AsyncCollection
 
 from shared import outbox
 from shared.mongo import Database, Document
+from shared.periodic import Periodic
 
 log = logging.getLogger(__name__)
 
@@ -33,35 +32,12 @@ async def ensure_ttl_index(
     await collection.create_index(field, expireAfterSeconds=seconds)
 
 
-class OutboxPruning:
+def outbox_pruning(database: Database, *, keep: timedelta, interval: float) -> Periodic:
     """Deletes published outbox events older than `keep`, every `interval` seconds."""
 
-    def __init__(self, database: Database, *, keep: timedelta, interval: float) -> None:
-        self._database = database
-        self._keep = keep
-        self._interval = interval
-        self._task: asyncio.Task[None] | None = None
-
-    async def prune_once(self) -> int:
-        pruned = await outbox.prune_published(self._database, datetime.now(UTC) - self._keep)
+    async def prune() -> None:
+        pruned = await outbox.prune_published(database, datetime.now(UTC) - keep)
         if pruned:
-            log.info("pruned %s published outbox events older than %s", pruned, self._keep)
-        return pruned
+            log.info("pruned %s published outbox events older than %s", pruned, keep)
 
-    async def _run(self) -> None:
-        while True:
-            try:
-                await self.prune_once()
-            except Exception:
-                log.exception("could not prune the outbox; trying again later")
-            await asyncio.sleep(self._interval)
-
-    def start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name="outbox-pruning")
-
-    async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+    return Periodic("outbox-pruning", prune, interval=interval, at_once=True)
