@@ -166,7 +166,9 @@ async def audit(
     mail = mail_recipients(mail_dir)
     qualifying_refs = {t.external_ref for t in qualifying}
     for trainee in trainees:
-        valid = [c for c in by_ref.get(trainee.external_ref, []) if c["status"] == "valid"]
+        # Every version counts: a second one, even superseded, is a certificate issued twice.
+        versions = by_ref.get(trainee.external_ref, [])
+        valid = [c for c in versions if c["status"] == "valid"]
         emails = mail.get(trainee.email.lower(), 0)
         wanted = 1 if trainee.external_ref in qualifying_refs else 0
         result.certificates += len(valid)
@@ -175,7 +177,7 @@ async def audit(
             result.missing_certificates.append(trainee.external_ref)
         if emails < wanted:
             result.missing_emails.append(trainee.external_ref)
-        result.extra_certificates += [trainee.external_ref] * max(0, len(valid) - wanted)
+        result.extra_certificates += [trainee.external_ref] * max(0, len(versions) - wanted)
         result.extra_emails += [trainee.external_ref] * max(0, emails - wanted)
     result.shared_numbers, result.skipped_numbers = number_gaps([str(c["_id"]) for c in issued])
     found = await dead_letters(bootstrap)

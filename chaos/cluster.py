@@ -33,6 +33,7 @@ class Cluster:
     ports: dict[str, int]
     env: dict[str, str] = field(default_factory=dict)
     children: dict[str, servers.Child] = field(default_factory=dict)
+    keep: bool = False  # keep the logs and data afterwards (set when the audit fails)
 
     @property
     def kafka(self) -> str:
@@ -141,6 +142,7 @@ def running_cluster(
     names = [*INFRA, *INSTANCES]
     cluster = Cluster(root, secrets.token_urlsafe(24), {n: servers.free_port() for n in names})
     cluster.env = environment(cluster, session_timeout_ms=session_timeout_ms)
+    cluster.keep = keep
     failed = False
     try:
         progress(f"starting kafka, mongodb and an smtp sink in {root}")
@@ -158,7 +160,7 @@ def running_cluster(
     finally:
         for child in reversed(list(cluster.children.values())):
             child.stop(timeout=20)
-        if keep or failed:
+        if cluster.keep or failed:
             progress(f"logs and data kept in {root}")
         else:
             shutil.rmtree(root, ignore_errors=True)

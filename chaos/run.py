@@ -108,6 +108,7 @@ async def _run_on(
         expected_poison=expected_dead_letters(injector.poison),
     )
     result.not_ready = [i for i in INSTANCES if not cluster.ready(i)]
+    cluster.keep = cluster.keep or not result.passed  # its logs explain the finding
     return Outcome(
         settings=settings,
         faults=injector.done,
