@@ -108,7 +108,12 @@ async def enrol(client: Client, course: Course, trainees: Sequence[Trainee]) -> 
 
 
 async def attend(
-    client: Client, course: Course, session: str, trainees: Sequence[Trainee], spread: float
+    client: Client,
+    course: Course,
+    session: str,
+    trainees: Sequence[Trainee],
+    spread: float,
+    started: asyncio.Event | None = None,
 ) -> int:
     """Attendance in small uploads spread over `spread` seconds, as clerks send it: the
     faults then land mid-stream, not after the last upload."""
@@ -122,6 +127,8 @@ async def attend(
         if result["unknown"]:
             raise RuntimeError(f"attendance for trainees never enrolled: {result['unknown'][:5]}")
         completed += result["completed"]
+        if started is not None:
+            started.set()
         await asyncio.sleep(spread / len(uploads))
     return completed
 
@@ -136,10 +143,11 @@ async def drive(
     *,
     tag: str,
     spread: float,
+    completing: asyncio.Event,
     deadline: float = 300.0,
 ) -> Course:
     """Enrol everyone, mark everyone present at the first session and the qualifying ones at
-    the second (completing them)."""
+    the second (completing them; `completing` is set once the first of them completed)."""
     admin = Client(url, admin_key, stats, deadline=deadline)
     try:
         course = await create_course(admin, tag)
@@ -151,7 +159,7 @@ async def drive(
         progress(f"load: {enrolled} trainees enrolled")
         await attend(partner, course, SESSIONS[0], trainees, spread * 0.3)
         progress(f"load: everyone present on {SESSIONS[0]}")
-        await attend(partner, course, SESSIONS[1], qualifying, spread * 0.7)
+        await attend(partner, course, SESSIONS[1], qualifying, spread * 0.7, completing)
         progress(f"load: {len(qualifying)} present on {SESSIONS[1]}: completed")
     finally:
         await partner.close()

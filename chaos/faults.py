@@ -51,9 +51,9 @@ SHORT = Scale(
 
 
 def plan(instances: list[str], scale: Scale, seed: int) -> list[Fault]:
-    """Every fault of the run in time order. The broker restarts in the first third (it loses
-    what it held, dead-letter topics too), poison comes after it, so that what the audit looks
-    for in the dead-letter topics was not lost with the broker."""
+    """Every fault of the run in time order. Poison comes after the broker restart (which loses
+    what the broker held, dead-letter topics too), so that what the audit looks for in the
+    dead-letter topics was not lost with the broker."""
     rng = random.Random(seed)
     w = scale.window
     faults: list[Fault] = []
@@ -69,9 +69,10 @@ def plan(instances: list[str], scale: Scale, seed: int) -> list[Fault]:
         Fault(rng.uniform(0.3 * w, 0.7 * w), Kind.DATABASE_DOWN, "mongodb", scale.database_down)
     )
     faults.append(Fault(rng.uniform(0.2 * w, 0.6 * w), Kind.MAIL_DOWN, "smtp", scale.mail_down))
-    restart = rng.uniform(0.1 * w, 0.3 * w)
+    # While certificates are being issued and emailed, so the replay has work in flight.
+    restart = rng.uniform(0.5 * w, 0.7 * w)
     faults.append(Fault(restart, Kind.BROKER_RESTART, "kafka"))
     for wave in range(scale.poison_waves):
-        at = rng.uniform(max(restart + 5, 0.4 * w), w) if wave else restart + 5
+        at = rng.uniform(restart + 5, w + 5) if wave else restart + 5
         faults.append(Fault(at, Kind.POISON, "every topic"))
     return sorted(faults, key=lambda f: f.at)

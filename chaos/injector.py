@@ -28,6 +28,7 @@ class Injector:
         *,
         replay_since: datetime,
         poison_per_topic: int,
+        completing: asyncio.Event,
     ) -> None:
         self.cluster = cluster
         self.progress = progress
@@ -36,6 +37,10 @@ class Injector:
         self.done: list[Fault] = []
         self.poison: list[Poison] = []
         self.last_fault_ended = time.monotonic()
+        # The broker restarts only once certificates flow (set by the load), so that its
+        # replay has work in flight; poison only after the restart (which would lose it).
+        self.completing = completing
+        self.restarted = asyncio.Event()
         # One fault at a time per target: a second kill waits for the first restart.
         self._locks: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
 
@@ -44,6 +49,10 @@ class Injector:
 
         async def at_its_time(fault: Fault) -> None:
             await asyncio.sleep(max(0.0, started + fault.at - time.monotonic()))
+            if fault.kind is Kind.BROKER_RESTART:
+                await self.completing.wait()
+            elif fault.kind is Kind.POISON:
+                await self.restarted.wait()
             async with self._locks[fault.target]:
                 await self.strike(fault)
             self.done.append(fault)
@@ -67,6 +76,7 @@ class Injector:
             cluster.kill("kafka")
             await asyncio.to_thread(cluster.start_infra, "kafka")
             self.progress("fault: the broker is back, empty; replaying every outbox")
+            self.restarted.set()
             await self.replay_outboxes()
         else:
             wave = sum(1 for f in self.done if f.kind is Kind.POISON)

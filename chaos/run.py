@@ -63,12 +63,14 @@ async def _run_on(
     tag = secrets.token_hex(3)
     people = list(trainees(f"chaos-{tag}", settings.trainees, seed=settings.seed))
     qualifying = who_qualifies(people)
+    completing = asyncio.Event()
     # Replays reach back to before the first event of the run (and a little more: clocks).
     injector = Injector(
         cluster,
         progress,
         replay_since=datetime.now(UTC) - timedelta(seconds=5),
         poison_per_topic=settings.poison_per_topic,
+        completing=completing,
     )
     faults = plan(list(INSTANCES), settings.scale, settings.seed)
     progress(f"{len(people)} trainees ({len(qualifying)} qualifying), {len(faults)} faults")
@@ -82,6 +84,7 @@ async def _run_on(
         stats,
         tag=tag,
         spread=settings.scale.window,
+        completing=completing,
     )
     load_ended = 0.0
 
