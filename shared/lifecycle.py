@@ -114,7 +114,7 @@ class ServiceCore:
 
     async def _republish_what_the_broker_lost(self) -> None:
         lost = await empty_topics(self.settings.kafka_bootstrap_servers, self.topics)
-        if lost and (count := await outbox.requeue_published(self.database, lost)):
+        if lost and (count := await outbox.replay(self.database, topics=lost)):
             log.warning(
                 "the broker has lost %s (empty again): republishing %s events from the outbox",
                 ", ".join(sorted(lost)),

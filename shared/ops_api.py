@@ -60,7 +60,7 @@ def ops_router(service: str, database: Database) -> APIRouter:
     )
     async def replay(body: ReplayRequest, _: Admin) -> ReplayAnswer:
         topics = set(body.topics) if body.topics else None
-        requeued = await outbox.replay_since(database, body.since, topics)
+        requeued = await outbox.replay(database, since=body.since, topics=topics)
         return ReplayAnswer(service=service, requeued=requeued)
 
     return router

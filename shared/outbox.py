@@ -59,21 +59,22 @@ async def add(session: Session, database: Database, topic: str, event: Envelope[
     database.announce_on_commit(session)
 
 
-def written_since(since: datetime) -> Document:
-    """Events written at or after `since`. By `_id` (an ObjectId starts with its second of
-    creation), not by `created_at`: the embedded server compares datetime ranges wrongly."""
-    return {"_id": {"$gte": ObjectId.from_datetime(since)}}
-
-
-async def replay_since(database: Database, since: datetime, topics: set[str] | None = None) -> int:
-    """Publish again, in their original order, the events written since `since` (to `topics`,
-    or all), published or not: for a broker or topic that lost them. Consumers drop what they
-    have seen, so replaying too much is safe and replaying too little is not."""
+async def replay(
+    database: Database, *, since: datetime | None = None, topics: set[str] | None = None
+) -> int:
+    """Mark the published events written since `since` (all kept, when None) to `topics` (all,
+    when None) as pending again, so the relay publishes them anew in their original order: for
+    a broker or topic that lost them. Consumers drop what they have seen, so replaying too much
+    is safe and replaying too little is not. Returns how many."""
+    query: Document = {"published": True}
+    if since is not None:
+        # By `_id` (an ObjectId starts with its second of creation), not by `created_at`: the
+        # embedded server compares datetime ranges wrongly.
+        query["_id"] = {"$gte": ObjectId.from_datetime(since)}
+    if topics:
+        query["topic"] = {"$in": sorted(topics)}
 
     async def requeue(session: Session) -> int:
-        query: Document = {**written_since(since), "published": True}
-        if topics:
-            query["topic"] = {"$in": sorted(topics)}
         result = await database.db[COLLECTION].update_many(
             query, {"$set": {"published": False}}, session=session
         )
@@ -91,25 +92,6 @@ async def prune_published(database: Database, older_than: datetime) -> int:
             {"_id": {"$lt": ObjectId.from_datetime(older_than)}, "published": True}
         )
     return int(result.deleted_count)
-
-
-async def requeue_published(database: Database, topics: set[str]) -> int:
-    """Mark the events once published to `topics` as pending again, to publish them anew
-    (in their original order) to a broker that lost them. Consumers drop the ones they saw."""
-    requeued = 0
-    for topic in sorted(topics):
-
-        async def requeue(session: Session, topic: str = topic) -> int:
-            result = await database.db[COLLECTION].update_many(
-                {"topic": topic, "published": True},
-                {"$set": {"published": False}},
-                session=session,
-            )
-            database.announce_on_commit(session)
-            return int(result.modified_count)
-
-        requeued += await database.in_transaction(requeue)
-    return requeued
 
 
 class OutboxRelay:

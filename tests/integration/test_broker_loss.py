@@ -49,7 +49,7 @@ async def test_events_lost_with_a_restarted_broker_are_published_again_in_order(
         await ensure_topics(bootstrap, [TOPIC], partitions=1)
         lost = await empty_topics(bootstrap, [TOPIC])
         assert lost == {TOPIC}
-        assert await outbox.requeue_published(database, lost) == 3
+        assert await outbox.replay(database, topics=lost) == 3
         assert await publish_all(database, bootstrap) == 3
 
         async def three() -> list[object] | None:

@@ -57,13 +57,13 @@ async def test_replay_requeues_the_events_written_since_the_instant_and_no_older
     other_topic = await write(database, "b", at=now - HOUR, published=True)
     already_pending = await write(database, "a", at=now - HOUR, published=False)
 
-    requeued = await outbox.replay_since(database, now - 2 * HOUR, {"a"})
+    requeued = await outbox.replay(database, since=now - 2 * HOUR, topics={"a"})
 
     assert requeued == 1
     assert await pending_ids(database) == {recent, already_pending}
     assert old not in await pending_ids(database)
     assert other_topic not in await pending_ids(database)
-    assert await outbox.replay_since(database, now - 2 * HOUR) == 1  # every topic: "b" too
+    assert await outbox.replay(database, since=now - 2 * HOUR) == 1  # every topic: "b" too
 
 
 async def test_pruning_forgets_old_published_events_and_keeps_pending_ones(
