@@ -11,12 +11,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from aiokafka import AIOKafkaConsumer, TopicPartition
-
 from bench.people import Trainee
-from chaos.poison import HEADER, READERS
+from chaos.poison import HEADER
+from cli.dead_letters import read_dead_letters
 from shared.mongo import Document, connect
-from shared.topics import dead_letter_topic
 
 _SEQUENCE = re.compile(r"-(\d+)$")
 
@@ -117,30 +115,11 @@ async def certificates_by_ref(
 
 async def dead_letters(bootstrap: str) -> set[tuple[str, str]]:
     """(poison id, service) of every chaos poison message in a dead-letter topic."""
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
-    await consumer.start()
-    found: set[tuple[str, str]] = set()
-    try:
-        # Every partition first, then one assignment: once a consumer is assigned some topics,
-        # its metadata knows only those.
-        partitions = [
-            TopicPartition(dlq, p)
-            for dlq in (dead_letter_topic(topic) for topic in READERS)
-            for p in consumer.partitions_for_topic(dlq) or ()
-        ]
-        consumer.assign(partitions)
-        await consumer.seek_to_beginning(*partitions)
-        ends = await consumer.end_offsets(partitions)
-        for tp in partitions:
-            while await consumer.position(tp) < ends[tp]:
-                for records in (await consumer.getmany(tp, timeout_ms=1000)).values():
-                    for record in records:
-                        headers = {k: v.decode() for k, v in record.headers}
-                        if HEADER in headers:
-                            found.add((headers[HEADER], headers.get("dlq_service", "?")))
-    finally:
-        await consumer.stop()
-    return found
+    return {
+        (poison, letter.service or "?")
+        for letter in await read_dead_letters(bootstrap)
+        if (poison := letter.header(HEADER)) is not None
+    }
 
 
 def number_gaps(numbers: Sequence[str]) -> tuple[list[str], list[int]]:
