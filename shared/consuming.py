@@ -23,7 +23,7 @@ import time
 import traceback
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 
 from faststream import BaseMiddleware
 from faststream._internal.context.repository import ContextRepo
@@ -100,6 +100,13 @@ def _describe(msg: StreamMessage[Any]) -> tuple[str, int, int]:
     )
 
 
+class Outcomes(Protocol):
+    """Where the counts of retried and dead-lettered messages go (the service's metrics)."""
+
+    def dead_letter(self, topic: str) -> None: ...
+    def retry(self, topic: str) -> None: ...
+
+
 class DeadLetters:
     """FastStream middleware factory: `KafkaBroker(middlewares=[DeadLetters(...)])`."""
 
@@ -111,8 +118,10 @@ class DeadLetters:
         max_attempts: int,
         backoff_seconds: float,
         retry_delays: tuple[float, ...] = (),
+        outcomes: Outcomes | None = None,
     ) -> None:
         self.publish = publish
+        self.outcomes = outcomes
         self.service = service
         self.max_attempts = max_attempts
         self.backoff_seconds = backoff_seconds
@@ -146,6 +155,8 @@ class DeadLetters:
         target = retry_topic(original_topic(topic), self.service)
         await self.publish(target, bytes(key), bytes(msg.body), headers)
         self.retried += 1
+        if self.outcomes is not None:
+            self.outcomes.retry(topic)
         log.warning(
             "%s[%s]@%s failed %s time(s) (%s); retry %s in %.1fs on %s",
             topic,
@@ -182,6 +193,8 @@ class DeadLetters:
             dead_letter_topic(original_topic(topic)), bytes(key), bytes(msg.body), headers
         )
         self.dead_lettered += 1
+        if self.outcomes is not None:
+            self.outcomes.dead_letter(topic)
         log.error(
             "dead-lettered %s[%s]@%s after %s attempt(s): %s: %s",
             topic,

@@ -8,20 +8,23 @@ need, so no service has to call another to act on an event.
 from __future__ import annotations
 
 import base64
+import inspect
 import uuid
 from datetime import UTC, date, datetime
 from typing import Any, ClassVar, Generic, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from shared import correlation
+
 
 class Payload(BaseModel):
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, hide_input_in_errors=True)
     EVENT_TYPE: ClassVar[str]
 
 
 class Issuer(BaseModel):
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, hide_input_in_errors=True)
     name: str
     logo_svg: str | None = None
     email_from: str | None = Field(
@@ -32,7 +35,7 @@ class Issuer(BaseModel):
 
 
 class Funder(BaseModel):
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, hide_input_in_errors=True)
     name: str
     logo_svg: str | None = None
     programme: str | None = None
@@ -41,7 +44,7 @@ class Funder(BaseModel):
 
 
 class Signatory(BaseModel):
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, hide_input_in_errors=True)
     name: str
     role: str | None = None
 
@@ -49,7 +52,7 @@ class Signatory(BaseModel):
 class CourseSnapshot(BaseModel):
     """What a certificate and its email need to know about a course, as it was at completion."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, hide_input_in_errors=True)
     id: str
     code: str
     title: str
@@ -68,7 +71,7 @@ class CourseSnapshot(BaseModel):
 
 
 class Holder(BaseModel):
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, hide_input_in_errors=True)
     full_name: str
     email: str
     position: str | None = None
@@ -229,16 +232,28 @@ D = TypeVar("D", bound=Payload)
 class Envelope(BaseModel, Generic[D]):
     """CloudEvents 1.0, structured mode: the whole envelope is the Kafka message value."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, hide_input_in_errors=True)
     specversion: Literal["1.0"] = "1.0"
-    id: str
-    source: str
-    type: str
-    time: datetime
-    subject: str
+    id: str = Field(description="Unique per event (a UUID): consumers are idempotent on it.")
+    source: str = Field(description="The service that emitted it (`attesta/<service>`).")
+    type: str = Field(description="The versioned event type: the `EVENT_TYPE` of `data`.")
+    time: datetime = Field(description="When the event happened (UTC).")
+    subject: str = Field(
+        description="What it is about, and the Kafka key: the enrolment id for most events."
+    )
     datacontenttype: Literal["application/json"] = "application/json"
-    correlationid: str | None = None
-    data: D
+    correlationid: str | None = Field(
+        default=None, description="The correlation id of the request that caused it."
+    )
+    data: D = Field(description="The event: one of the payloads below, as named by `type`.")
+
+    @classmethod
+    def model_parametrized_name(cls, params: tuple[Any, ...]) -> str:
+        """`CertificateIssuedV1Envelope` rather than `Envelope[CertificateIssuedV1]`: the name
+        of its schema in the AsyncAPI documents, whose component keys cannot hold brackets."""
+        if all(inspect.isclass(p) for p in params):
+            return "".join(p.__name__ for p in params) + cls.__name__
+        return super().model_parametrized_name(params)
 
     @model_validator(mode="after")
     def _type_matches_data(self) -> Envelope[D]:
@@ -257,7 +272,9 @@ def new_event(
         type=data.EVENT_TYPE,
         time=datetime.now(UTC),
         subject=subject,
-        correlationid=correlation_id,
+        # Written while handling a request or an event: that one's id, so one trainee's path
+        # can be followed across services.
+        correlationid=correlation_id or correlation.current(),
         data=data,
     )
 

@@ -15,18 +15,18 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Any
 
 from fastapi import APIRouter, FastAPI
-from fastapi.responses import JSONResponse
 from faststream.kafka import KafkaBroker
-from faststream.specification import AsyncAPI
-from prometheus_client import CollectorRegistry, Gauge
+from opentelemetry.sdk.trace import TracerProvider
+from prometheus_client import CollectorRegistry
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from shared import outbox
+from shared import outbox, tracing
+from shared.asyncapi import install_asyncapi
 from shared.auth import Authenticator, KeyDirectory
 from shared.consuming import PROCESSED_EVENTS, DeadLetters
+from shared.correlation import CorrelationMiddleware
 from shared.messaging import BrokerPublisher, build_broker
 from shared.mongo import Database, connect
 from shared.observability import health_router, install_http_metrics
@@ -35,6 +35,7 @@ from shared.periodic import Periodic
 from shared.problems import install_problem_handlers, problem_response
 from shared.retention import ensure_ttl_index, outbox_pruning
 from shared.settings import ServiceSettings
+from shared.stream_metrics import StreamMetrics, stream_measuring
 from shared.topic_watch import topic_watch
 from shared.topics import empty_topics, ensure_topics
 
@@ -55,7 +56,10 @@ class ServiceCore:
     pruning: Periodic
     topic_watch: Periodic
     registry: CollectorRegistry
+    metrics: StreamMetrics
     topics: list[str]
+    measuring: Periodic | None = None
+    tracer_provider: TracerProvider | None = None
     on_start: list[StartHook] = field(default_factory=list)
     on_stop: list[StartHook] = field(default_factory=list)
 
@@ -79,6 +83,8 @@ class ServiceCore:
         self.relay.start()
         self.pruning.start()
         self.topic_watch.start()
+        if self.measuring is not None:
+            self.measuring.start()
         self.started = True
         log.info("%s started", self.name)
 
@@ -87,6 +93,15 @@ class ServiceCore:
         created before they start."""
         read = {name for sub in self.broker.subscribers for name in getattr(sub, "topic_names", ())}
         return sorted({*self.topics, *read})
+
+    def consumer_groups(self) -> dict[str, str]:
+        """Each consumer group of the service and the topic it reads (see
+        `shared.messaging.subscriber_options`)."""
+        return {
+            f"{self.name}.{topic}": topic
+            for sub in self.broker.subscribers
+            for topic in getattr(sub, "topic_names", ())
+        }
 
     async def _wait_for_dependencies(self) -> None:
         delay = 0.25
@@ -124,11 +139,16 @@ class ServiceCore:
     async def stop(self) -> None:
         for hook in self.on_stop:
             await hook()
+        if self.measuring is not None:
+            await self.measuring.stop()
         await self.topic_watch.stop()
         await self.pruning.stop()
         await self.relay.stop()
         await self.broker.stop()
         await self.database.client.close()
+        if self.tracer_provider is not None:
+            # Sends the spans still buffered; blocking, and bounded by the exporter's timeout.
+            await asyncio.to_thread(self.tracer_provider.shutdown)
         log.info("%s stopped", self.name)
 
     async def kafka_ready(self) -> bool:
@@ -162,7 +182,7 @@ class StartingGate:
         if (
             scope["type"] != "http"
             or self.core.started
-            or str(scope["path"]).startswith(("/health", "/metrics"))
+            or str(scope["path"]).startswith(("/health", "/metrics", "/asyncapi"))
         ):
             await self.app(scope, receive, send)
             return
@@ -183,12 +203,19 @@ def build_core(
         serialise=settings.mongo_serialise_transactions,
         lock_dir=settings.mongo_lock_dir,
     )
-    broker, publisher, dead_letters = build_broker(settings, service=name, registry=registry)
+    metrics = StreamMetrics(registry, name)
+    provider = tracing.tracer_provider(
+        name, settings.otlp_endpoint, sample_ratio=settings.trace_sample_ratio
+    )
+    broker, publisher, dead_letters = build_broker(
+        settings, service=name, registry=registry, outcomes=metrics, tracer_provider=provider
+    )
     relay = outbox.OutboxRelay(
         database,
         publisher,
         poll_seconds=settings.outbox_poll_seconds,
         linger_seconds=settings.outbox_linger_seconds,
+        on_published=metrics.published,
     )
     core = ServiceCore(
         name=name,
@@ -204,6 +231,8 @@ def build_core(
             interval=settings.outbox_prune_interval_seconds,
         ),
         registry=registry,
+        metrics=metrics,
+        tracer_provider=provider,
         topics=list(topics),
         topic_watch=topic_watch(
             settings.kafka_bootstrap_servers,
@@ -212,18 +241,14 @@ def build_core(
             interval=settings.kafka_topic_check_seconds,
         ),
     )
-    dead_lettered = Gauge(
-        "attesta_dead_lettered_messages",
-        "Messages this process sent to a dead-letter topic.",
-        registry=registry,
-    )
-    dead_lettered.set_function(lambda: dead_letters.dead_lettered)
-    retried = Gauge(
-        "attesta_retry_topic_messages",
-        "Messages this process put on a retry topic to be tried again later.",
-        registry=registry,
-    )
-    retried.set_function(lambda: dead_letters.retried)
+    if settings.metrics_enabled:
+        core.measuring = stream_measuring(
+            metrics,
+            database,
+            settings.kafka_bootstrap_servers,
+            core.consumer_groups,
+            interval=settings.metrics_refresh_seconds,
+        )
     return core
 
 
@@ -252,7 +277,12 @@ def build_http_app(
     app.state.authenticator = Authenticator(core.settings.admin_key, keys)
     install_problem_handlers(app)
     app.add_middleware(StartingGate, core=core)
-    install_http_metrics(app, core.registry)
+    if core.settings.metrics_enabled:
+        install_http_metrics(app, core.registry)
+    # Outermost: a refusal by the gate, too, answers with the request's correlation id.
+    app.add_middleware(CorrelationMiddleware)
+    if core.tracer_provider is not None:
+        tracing.instrument_http(app, core.tracer_provider)
 
     async def started() -> bool:
         return core.started
@@ -267,11 +297,7 @@ def build_http_app(
     for router in routers:
         app.include_router(router)
 
-    spec = AsyncAPI(core.broker, title=f"{title} events", version="1.0.0")
-
-    @app.get("/asyncapi", tags=["health"], summary="AsyncAPI document of this service's events")
-    async def asyncapi() -> JSONResponse:
-        document: dict[str, Any] = spec.to_specification().to_jsonable()
-        return JSONResponse(document)
-
+    install_asyncapi(
+        app, core.broker, service=core.name, version=app.version, description=description
+    )
     return app

@@ -10,13 +10,17 @@ from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 from aiokafka.errors import KafkaError
+from faststream import BaseMiddleware
 from faststream.kafka import KafkaBroker
+from faststream.kafka.opentelemetry import KafkaTelemetryMiddleware
 from faststream.kafka.prometheus import KafkaPrometheusMiddleware
 from faststream.message import StreamMessage
 from faststream.middlewares import AckPolicy
+from opentelemetry.sdk.trace import TracerProvider
 from prometheus_client import CollectorRegistry
 
-from shared.consuming import DeadLetters
+from shared import correlation
+from shared.consuming import DeadLetters, Outcomes
 from shared.settings import ServiceSettings
 from shared.topics import ensure_topics, retry_topic
 
@@ -65,8 +69,25 @@ async def decode_json_body(msg: StreamMessage[Any]) -> Any:
     return json.loads(msg.body)
 
 
+class CorrelatedConsuming(BaseMiddleware):
+    """Handles each message under the correlation id it carries (the relay copies the event's
+    into a header), so the consumer's log lines and the events it writes share it."""
+
+    async def consume_scope(
+        self, call_next: Callable[[StreamMessage[Any]], Awaitable[Any]], msg: StreamMessage[Any]
+    ) -> Any:
+        given = correlation.acceptable((msg.headers or {}).get(correlation.KAFKA_HEADER))
+        with correlation.bound(given):
+            return await call_next(msg)
+
+
 def build_broker(
-    settings: ServiceSettings, *, service: str, registry: CollectorRegistry
+    settings: ServiceSettings,
+    *,
+    service: str,
+    registry: CollectorRegistry,
+    outcomes: Outcomes | None = None,
+    tracer_provider: TracerProvider | None = None,
 ) -> tuple[KafkaBroker, BrokerPublisher, DeadLetters]:
     publisher = BrokerPublisher(settings.kafka_bootstrap_servers, settings.kafka_topic_partitions)
     dead_letters = DeadLetters(
@@ -75,7 +96,18 @@ def build_broker(
         max_attempts=settings.consumer_max_attempts,
         backoff_seconds=settings.consumer_retry_backoff_seconds,
         retry_delays=tuple(settings.consumer_retry_topic_delays_seconds),
+        outcomes=outcomes,
     )
+    # Outermost first: the trace span and the metrics see every message, the correlation id
+    # is bound for everything below, dead-lettering wraps the handler.
+    middlewares: list[Any] = []
+    if tracer_provider is not None:
+        middlewares.append(KafkaTelemetryMiddleware(tracer_provider=tracer_provider))
+    if settings.metrics_enabled:
+        middlewares.append(
+            KafkaPrometheusMiddleware(registry=registry, app_name=service, metrics_prefix="attesta")
+        )
+    middlewares += [CorrelatedConsuming, dead_letters]
     broker = TogetherStartingKafkaBroker(
         settings.kafka_bootstrap_servers,
         client_id=f"attesta-{service}",
@@ -83,13 +115,7 @@ def build_broker(
         acks="all",
         metadata_max_age_ms=settings.kafka_metadata_max_age_ms,
         decoder=decode_json_body,
-        # Outermost first: metrics see every message, dead-lettering wraps the handler.
-        middlewares=[
-            KafkaPrometheusMiddleware(
-                registry=registry, app_name=service, metrics_prefix="attesta"
-            ),
-            dead_letters,
-        ],
+        middlewares=middlewares,
         ack_policy=AckPolicy.NACK_ON_ERROR,
         graceful_timeout=10.0,
         # Through our handlers and format (JSON in production), not FastStream's own.

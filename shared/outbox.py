@@ -11,12 +11,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from bson import ObjectId
 from pymongo import ASCENDING
 
+from shared import correlation, tracing
 from shared.events import Envelope, to_json
 from shared.mongo import Database, Document, Session
 
@@ -36,6 +38,8 @@ async def ensure_indexes(database: Database) -> None:
     await outbox.create_index("event_id", unique=True)
     # Not a compound index with _id: the embedded server rejects inserts under one.
     await outbox.create_index("published")
+    # `attesta ops trace` and the web monitor look up one trainee's events.
+    await outbox.create_index("key")
 
 
 async def add(session: Session, database: Database, topic: str, event: Envelope[Any]) -> None:
@@ -53,6 +57,9 @@ async def add(session: Session, database: Database, topic: str, event: Envelope[
             "created_at": datetime.now(UTC),
             # A plain boolean: the embedded server miscounts `null` matches.
             "published": False,
+            "correlation_id": event.correlationid,
+            # The trace this event was written in goes on when the relay publishes it.
+            "trace": tracing.carrier(),
         },
         session=session,
     )
@@ -94,6 +101,15 @@ async def prune_published(database: Database, older_than: datetime) -> int:
     return int(result.deleted_count)
 
 
+def headers_of(doc: Document) -> dict[str, str]:
+    """Kafka headers of a stored event: its type and correlation id readable without parsing
+    the value (Kafka UI, `attesta ops tail`, a consumer binding its logs)."""
+    headers = {"content-type": "application/cloudevents+json", "ce_type": doc["type"]}
+    if correlation_id := doc.get("correlation_id"):
+        headers[correlation.KAFKA_HEADER] = str(correlation_id)
+    return headers
+
+
 class OutboxRelay:
     def __init__(
         self,
@@ -103,8 +119,10 @@ class OutboxRelay:
         poll_seconds: float,
         batch: int = 100,
         linger_seconds: float = 0.0,
+        on_published: Callable[[str], None] | None = None,
     ) -> None:
         self._database = database
+        self._on_published = on_published
         self._linger_seconds = linger_seconds
         self._publish = publish
         self._poll_seconds = poll_seconds
@@ -141,13 +159,13 @@ class OutboxRelay:
         published: list[ObjectId] = []
         try:
             for doc in pending:
-                await self._publish(
-                    doc["topic"],
-                    doc["key"].encode(),
-                    bytes(doc["value"]),
-                    {"content-type": "application/cloudevents+json", "ce_type": doc["type"]},
-                )
+                with tracing.continued(doc.get("trace")):
+                    await self._publish(
+                        doc["topic"], doc["key"].encode(), bytes(doc["value"]), headers_of(doc)
+                    )
                 published.append(doc["_id"])
+                if self._on_published is not None:
+                    self._on_published(doc["topic"])
         finally:
             if published:
                 await self._mark_published(published)

@@ -67,7 +67,29 @@ class ServiceSettings(BaseSettings):
     )
     http_host: str = "127.0.0.1"
     log_level: str = "INFO"
-    log_json: bool = False
+    log_json: bool = Field(
+        default=False,
+        description="One JSON object per log line (production); readable lines when false.",
+    )
+    otlp_endpoint: str | None = Field(
+        default=None,
+        description=(
+            "OpenTelemetry collector (OTLP over HTTP, e.g. http://otel-collector:4318) to send "
+            "traces to. Tracing is off when unset."
+        ),
+    )
+    trace_sample_ratio: float = Field(
+        default=1.0, ge=0, le=1, description="Share of new traces kept when tracing is on."
+    )
+    metrics_enabled: bool = Field(
+        default=True,
+        description="Prometheus metrics on /metrics (off only to measure what they cost).",
+    )
+    metrics_refresh_seconds: float = Field(
+        default=15.0,
+        gt=0,
+        description="How often outbox backlog, consumer lag and dead-letter sizes are measured.",
+    )
     outbox_poll_seconds: float = Field(default=0.5, gt=0)
     outbox_linger_seconds: float = Field(
         default=0.02,

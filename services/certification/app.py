@@ -7,6 +7,7 @@ from fastapi import FastAPI
 from services.certification import api, credentials_api, handlers
 from services.certification.issuing import Issuer
 from services.certification.keyring import Keyring
+from services.certification.metrics import CertificateMetrics
 from services.certification.openbadges import Publisher
 from services.certification.render import CertificateRenderer
 from services.certification.settings import CertificationSettings
@@ -36,7 +37,7 @@ def create_app(settings: CertificationSettings | None = None) -> FastAPI:
     issuer = Issuer(store, CertificateRenderer(), keyring, settings.public_base_url)
     core.on_start.append(store.ensure_indexes)
     core.on_start.append(keyring.load)
-    handlers.register(core.broker, issuer, store, settings)
+    handlers.register(core.broker, issuer, store, settings, CertificateMetrics(core.registry))
     app = build_http_app(
         core,
         title="Attesta certification",

@@ -5,6 +5,7 @@ from __future__ import annotations
 from faststream.kafka import KafkaBroker
 
 from services.certification.issuing import Issuer
+from services.certification.metrics import CertificateMetrics
 from services.certification.store import CertificationStore
 from shared import topics
 from shared.consuming import process_once
@@ -23,15 +24,24 @@ CONSUMER = "certification"
 
 
 def register(
-    broker: KafkaBroker, issuer: Issuer, store: CertificationStore, settings: ServiceSettings
+    broker: KafkaBroker,
+    issuer: Issuer,
+    store: CertificationStore,
+    settings: ServiceSettings,
+    metrics: CertificateMetrics,
 ) -> None:
 
     @subscribe(broker, CONSUMER, topics.ENROLMENT_COMPLETED, settings)
     async def on_enrolment_completed(event: Envelope[EnrolmentCompletedV1]) -> None:
-        async def work(session: Session) -> None:
-            await issuer.issue(session, event.data)
+        issued = False
 
-        await process_once(store.database, CONSUMER, event.id, work)
+        async def work(session: Session) -> None:
+            # Assigned, not counted here: a transaction retried runs this again.
+            nonlocal issued
+            issued = await issuer.issue(session, event.data) is not None
+
+        if await process_once(store.database, CONSUMER, event.id, work) and issued:
+            metrics.issued.labels(event.data.course.language).inc()
 
     @subscribe(broker, CONSUMER, topics.ENROLMENT_CORRECTED, settings)
     async def on_enrolment_corrected(event: Envelope[EnrolmentCorrectedV1]) -> None:

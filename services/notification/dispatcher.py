@@ -31,6 +31,8 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from opentelemetry import trace
+from opentelemetry.trace import SpanKind
 from pymongo.errors import PyMongoError
 
 from services.notification.delivery_status import FINISHED, QUEUED, Status
@@ -40,7 +42,7 @@ from services.notification.recipient_limits import RecipientRateLimit
 from services.notification.retrying import RetryPolicy
 from services.notification.smtp import DeliveryRefused, MailServerUnavailable, SmtpChannel
 from services.notification.store import FAR_FUTURE, NotificationStore
-from shared import outbox, topics
+from shared import correlation, outbox, topics, tracing
 from shared.events import (
     NotificationFailedV1,
     NotificationSentV1,
@@ -49,6 +51,7 @@ from shared.events import (
 from shared.mongo import Document, Session
 
 log = logging.getLogger(__name__)
+tracer = trace.get_tracer("attesta.notification")
 SOURCE = "attesta/notification"
 
 
@@ -175,6 +178,23 @@ class Dispatcher:
 
     # one attempt -----------------------------------------------------------------------------
     async def attempt(self, delivery: Document, token: str, channel: SmtpChannel) -> None:
+        """One try, in the trace and under the correlation id of the event that queued it."""
+        with (
+            correlation.bound(delivery.get("correlation_id")),
+            tracing.continued(delivery.get("trace")),
+            tracer.start_as_current_span(
+                "smtp send",
+                kind=SpanKind.CLIENT,
+                attributes={
+                    "attesta.delivery.id": str(delivery["_id"]),
+                    "attesta.email.kind": str(delivery.get("kind", "certificate")),
+                    "attesta.email.attempt": int(delivery.get("attempts", 0)),
+                },
+            ),
+        ):
+            await self._attempt(delivery, token, channel)
+
+    async def _attempt(self, delivery: Document, token: str, channel: SmtpChannel) -> None:
         delivery_id = str(delivery["_id"])
         # Outside the try: a database error here is an outage (the lease resolves it), not a
         # reason to fail the email.
@@ -300,6 +320,7 @@ class Dispatcher:
             await self._announce(session, delivery, outcome, at)
 
         await self.database.in_transaction(work)
+        trace.get_current_span().set_attribute("attesta.email.outcome", outcome.status)
         self.metrics.attempt(str(delivery.get("kind", "certificate")), outcome.status)
         if (
             outcome.status in FINISHED

@@ -15,6 +15,7 @@ from typing import Any
 from services.notification.course_summary import summarise, summary_due
 from services.notification.delivery_status import Status
 from services.notification.store import FAR_FUTURE, NotificationStore
+from shared import correlation, tracing
 from shared.consuming import process_once
 from shared.events import (
     CertificateIssuedV1,
@@ -177,7 +178,16 @@ class Intake:
                 return
             held = course.hold_emails and not await self.store.is_released(session, course.id)
             delivery = new_delivery(
-                delivery_id, kind, course, self.clock(), held=held, event_id=event_id, **fields
+                delivery_id,
+                kind,
+                course,
+                self.clock(),
+                held=held,
+                event_id=event_id,
+                # The sender, later and in another task, goes on with this event's trace and id.
+                correlation_id=correlation.current(),
+                trace=tracing.carrier(),
+                **fields,
             )
             await self.store.add(session, delivery, content)
 

@@ -47,4 +47,6 @@ async def test_a_second_certification_instance_stopped_with_sigterm_exits_cleanl
     assert len(set(numbers)) == len(enrolments)
     for enrolment_id in enrolments:
         history = (await training.partner.enrolment(enrolment_id))["history"]
-        assert [step["status"] for step in history].count("certified") == 1
+        # At most once: when notification.sent overtakes certificate.issued (two topics, two
+        # consumers) the enrolment moves from completed to notified directly.
+        assert [step["status"] for step in history].count("certified") <= 1

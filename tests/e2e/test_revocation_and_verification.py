@@ -89,3 +89,5 @@ async def test_every_service_reports_health_metrics_and_its_contracts(admin: Api
             assert (await http.get(f"{url}/openapi.json")).json()["paths"], name
             asyncapi = (await http.get(f"{url}/asyncapi")).json()
             assert asyncapi["channels"], name
+            # The same document as a file; tests/integration/test_asyncapi.py checks its content.
+            assert (await http.get(f"{url}/asyncapi.json")).json() == asyncapi, name

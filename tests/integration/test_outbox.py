@@ -8,8 +8,9 @@ import uuid
 
 import pytest
 from aiokafka import AIOKafkaProducer
+from opentelemetry.sdk.trace import TracerProvider
 
-from shared import outbox
+from shared import correlation, outbox, tracing
 from shared.events import NotificationSentV1, new_event
 from shared.mongo import Database, Session
 from shared.topics import ensure_topics
@@ -159,3 +160,30 @@ async def test_an_idle_relay_sleeps_and_a_committed_event_wakes_it_at_once(
     finally:
         await relay.stop()
         await publisher.producer.stop()
+
+
+async def test_an_event_goes_out_with_its_correlation_id_and_the_trace_it_was_written_in(
+    database: Database, stack: Stack, topic: str
+) -> None:
+    await outbox.ensure_indexes(database)
+    tracer = TracerProvider().get_tracer("test")
+    with correlation.bound("upload-99"), tracer.start_as_current_span("request") as request:
+        event = sent("e9", 1)
+
+        async def write(session: Session) -> None:
+            await outbox.add(session, database, topic, event)  # type: ignore[arg-type]
+
+        await database.in_transaction(write)
+    published: list[dict[str, str]] = []
+    relay_spans: list[str] = []
+
+    async def publish(topic: str, key: bytes, value: bytes, headers: dict[str, str]) -> None:
+        published.append(headers)
+        # What FastStream's telemetry middleware would take as the publish span's parent.
+        relay_spans.append(tracing.carrier().get("traceparent", ""))
+
+    # Published later, from the relay's own task, outside the request's span.
+    assert await outbox.OutboxRelay(database, publish, poll_seconds=0.1).publish_pending() == 1
+    assert published[0]["correlation_id"] == "upload-99"
+    trace_id = format(request.get_span_context().trace_id, "032x")
+    assert relay_spans[0].split("-")[1] == trace_id
