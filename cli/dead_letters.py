@@ -20,6 +20,7 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError, for_code
 
 from cli.errors import UNREACHABLE, CliError
+from shared.stream_inspection import StreamStalled, read_until
 from shared.topics import DLQ_SUFFIX, dead_letter_topic, original_topic, retry_topic
 
 KAFKA_ENV = "ATTESTA_KAFKA_BOOTSTRAP_SERVERS"
@@ -41,10 +42,6 @@ ROW_HEADERS = (
     "event type",
     "subject",
 )
-POLL_MS = 1000
-# A partition that has records below its end offset but yields none for this long is a broker
-# that stopped answering, not a slow read.
-MAX_IDLE_POLLS = 15
 
 
 def kafka_address(flag: str | None, env: Mapping[str, str]) -> str:
@@ -391,21 +388,10 @@ async def producer_for(address: str) -> AsyncIterator[Any]:
 async def read_below(consumer: Any, ends: Mapping[Any, int]) -> list[Any]:
     """The records of the assigned partitions, from their positions up to `ends`: what was
     dead-lettered while we read is left for the next run."""
-    records: list[Any] = []
-    pending = [tp for tp in ends if await consumer.position(tp) < ends[tp]]
-    idle = 0
-    while pending:
-        batch = await consumer.getmany(*pending, timeout_ms=POLL_MS)
-        for tp, received in batch.items():
-            records.extend(r for r in received if r.offset < ends[tp])
-        idle = 0 if batch else idle + 1
-        if idle >= MAX_IDLE_POLLS:
-            raise CliError(
-                f"Kafka stopped sending records of {', '.join(str(tp) for tp in pending)}",
-                exit_code=UNREACHABLE,
-            )
-        pending = [tp for tp in pending if await consumer.position(tp) < ends[tp]]
-    return records
+    try:
+        return [record async for record in read_until(consumer, ends)]
+    except StreamStalled as stalled:
+        raise CliError(str(stalled), exit_code=UNREACHABLE) from None
 
 
 async def read_dead_letters(address: str, topic: str | None = None) -> list[DeadLetter]:

@@ -11,13 +11,13 @@ from pathlib import Path
 
 import httpx
 
-from cli import certificates, courses, dlq, enrolments, outbox, partners, reports
+from cli import certificates, courses, dlq, enrolments, ops, outbox, partners, reports
 from cli.client import user_agent
 from cli.config import registration_url, resolve_key
 from cli.errors import INTERRUPTED, OK, USAGE, CliError
 from cli.registry import GLOBAL_OPTIONS, Context, Parser, Register, usage
 
-# One `register` per command group; `outbox` and `ops` will be added here.
+# One `register` per command group (`ops` only lists itself: see `main`).
 COMMAND_MODULES: tuple[Register, ...] = (
     partners.register,
     courses.register,
@@ -26,6 +26,7 @@ COMMAND_MODULES: tuple[Register, ...] = (
     certificates.register,
     outbox.register,
     dlq.register,
+    ops.register,
 )
 
 EPILOG = """\
@@ -54,6 +55,10 @@ def build_parser() -> Parser:
 
 def main(argv: Sequence[str] | None = None, *, transport: httpx.BaseTransport | None = None) -> int:
     """`transport` lets tests answer for the API (httpx.MockTransport) without a server."""
+    arguments = list(sys.argv[1:] if argv is None else argv)
+    # `attesta ops …` is a Typer app: argparse never sees its arguments.
+    if (to_ops := ops.split_ops(arguments)) is not None:
+        return ops.main(*to_ops, transport=transport)
     parser = build_parser()
     try:
         args = parser.parse_args(argv)

@@ -28,6 +28,7 @@ class Stack:
     kafka_port: int
     mongo_port: int
     smtp_port: int
+    trace_port: int = field(default_factory=servers.free_port)
     children: list[servers.Child] = field(default_factory=list)
 
     @property
@@ -41,6 +42,11 @@ class Stack:
     @property
     def mail_dir(self) -> Path:
         return self.root / "mail"
+
+    @property
+    def spans_file(self) -> Path:
+        """Every span the services exported to the stack's OTLP trace sink, one JSON a line."""
+        return self.root / "traces" / "spans.jsonl"
 
     def emails(self) -> list[EmailMessage]:
         found = []
@@ -60,6 +66,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         stack.children.append(servers.start_broker(stack.kafka_port, logs))
         stack.children.append(servers.start_mongo(stack.mongo_port, root / "mongo", logs))
         stack.children.append(servers.start_mail_sink(stack.smtp_port, stack.mail_dir, logs))
+        stack.children.append(servers.start_trace_sink(stack.trace_port, stack.spans_file, logs))
         yield stack
     finally:
         for child in reversed(stack.children):
@@ -90,6 +97,7 @@ def services(stack: Stack) -> Iterator[Services]:
         mongo_port=stack.mongo_port,
         smtp_port=stack.smtp_port,
         certification_port=ports["certification"],
+        notification_port=ports["notification"],
         admin_key=ADMIN_KEY,
         lock_dir=stack.root / "locks",
     )
@@ -103,6 +111,10 @@ def services(stack: Stack) -> Iterator[Services]:
         ATTESTA_MAIL_OUTAGE_PAUSE_SECONDS="0.2",
         ATTESTA_MAIL_LEASE_SECONDS="4",
         ATTESTA_MAIL_POLL_SECONDS="0.2",
+        # Tracing on, as ops would run it, exporting to the stack's sink within half a second.
+        ATTESTA_OTLP_ENDPOINT=servers.http_url(stack.trace_port),
+        OTEL_BSP_SCHEDULE_DELAY="500",
+        ATTESTA_METRICS_REFRESH_SECONDS="1",
     )
     log_dir = stack.root / "service-logs"
     children = servers.start_services(ports, env, log_dir)

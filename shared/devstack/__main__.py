@@ -42,6 +42,12 @@ def main() -> None:
     parser.add_argument(
         "--data-dir", type=Path, default=Path(os.environ.get("ATTESTA_DATA_DIR", ".data"))
     )
+    parser.add_argument(
+        "--traces",
+        action="store_true",
+        help="turn tracing on: the services send spans to a development collector on "
+        "ATTESTA_TRACE_SINK_PORT (4318), which writes them to <data-dir>/traces/spans.jsonl",
+    )
     args = parser.parse_args()
     data_dir: Path = args.data_dir.resolve()
     logs = data_dir / "logs"
@@ -55,6 +61,8 @@ def main() -> None:
         "certification": env_port("ATTESTA_CERTIFICATION_PORT", 8002),
         "notification": env_port("ATTESTA_NOTIFICATION_PORT", 8003),
     }
+    if args.traces:
+        ports["trace sink"] = env_port("ATTESTA_TRACE_SINK_PORT", 4318)
     busy = [f"{name} ({port})" for name, port in ports.items() if servers.port_open(port)]
     if busy:
         sys.exit(
@@ -82,14 +90,20 @@ def main() -> None:
         children.append(servers.start_broker(ports["kafka"], logs))
         children.append(servers.start_mongo(ports["mongo"], data_dir / "mongo", logs))
         children.append(servers.start_mail_sink(ports["smtp"], data_dir / "mail", logs))
+        if args.traces:
+            spans = data_dir / "traces" / "spans.jsonl"
+            children.append(servers.start_trace_sink(ports["trace sink"], spans, logs))
         env = servers.stack_environment(
             kafka_port=ports["kafka"],
             mongo_port=ports["mongo"],
             smtp_port=ports["smtp"],
             certification_port=ports["certification"],
+            notification_port=ports["notification"],
             admin_key=key,
             lock_dir=data_dir / "locks",
         )
+        if args.traces:
+            env["ATTESTA_OTLP_ENDPOINT"] = servers.http_url(ports["trace sink"])
         children.extend(servers.start_services({name: ports[name] for name in SERVICES}, env, None))
         print_banner(ports, key, data_dir, time.monotonic() - started)
         while all(child.process.poll() is None for child in children):
@@ -104,6 +118,12 @@ def main() -> None:
 
 def print_banner(ports: dict[str, int], key: str, data_dir: Path, seconds: float) -> None:
     reg = f"http://127.0.0.1:{ports['registration']}"
+    traces = (
+        f"\n  traces         OTLP on 127.0.0.1:{ports['trace sink']}, spans in "
+        f"{data_dir / 'traces' / 'spans.jsonl'}"
+        if "trace sink" in ports
+        else ""
+    )
     print(
         f"""
 Attesta is ready ({seconds:.1f}s).
@@ -111,9 +131,10 @@ Attesta is ready ({seconds:.1f}s).
   registration   {reg}/docs
   certification  http://127.0.0.1:{ports["certification"]}/docs
   notification   http://127.0.0.1:{ports["notification"]}/docs
+  web monitor    {reg}/ops (log in with the admin key)
   kafka          127.0.0.1:{ports["kafka"]} (Tansu, in memory)
   mongodb        127.0.0.1:{ports["mongo"]} (nx-27017, files in {data_dir / "mongo"})
-  smtp sink      127.0.0.1:{ports["smtp"]} (every email lands in {data_dir / "mail"})
+  smtp sink      127.0.0.1:{ports["smtp"]} (every email lands in {data_dir / "mail"}){traces}
 
   admin key      {key}
 

@@ -217,6 +217,23 @@ def start_mail_sink(port: int, mail_dir: Path, log_dir: Path) -> Child:
     )
 
 
+def start_trace_sink(port: int, out: Path, log_dir: Path) -> Child:
+    return _spawn(
+        "trace sink",
+        [
+            sys.executable,
+            "-m",
+            "shared.devstack.trace_sink",
+            "--port",
+            str(port),
+            "--out",
+            str(out),
+        ],
+        port,
+        log_dir / "trace-sink.log",
+    )
+
+
 def launch_service(
     name: str, port: int, env: dict[str, str], log_dir: Path | None, *, instance: str = ""
 ) -> Child:
@@ -253,11 +270,19 @@ def stack_environment(
     certification_port: int,
     admin_key: str,
     lock_dir: Path | None = None,
+    notification_port: int | None = None,
 ) -> dict[str, str]:
     """The environment the three services need to find the embedded stack. With `lock_dir`,
-    instances of one service may run side by side (see shared.file_lock)."""
+    instances of one service may run side by side (see shared.file_lock). The services' URLs
+    are for registration's web monitor, which asks the others for their outbox state."""
     return {
         **({} if lock_dir is None else {"ATTESTA_MONGO_LOCK_DIR": str(lock_dir)}),
+        **(
+            {}
+            if notification_port is None
+            else {"ATTESTA_NOTIFICATION_URL": http_url(notification_port)}
+        ),
+        "ATTESTA_CERTIFICATION_URL": http_url(certification_port),
         "ATTESTA_ADMIN_KEY": admin_key,
         "ATTESTA_KAFKA_BOOTSTRAP_SERVERS": kafka_address(kafka_port),
         "ATTESTA_KAFKA_ENABLE_IDEMPOTENCE": "false",
