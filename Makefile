@@ -4,7 +4,7 @@ PYTHON ?= python3
 UV := $(PYTHON) -m uv
 VENV_STAMP := .venv/.installed
 
-.PHONY: install run test lint typecheck unit integration e2e clean bench chaos
+.PHONY: install run test lint typecheck browser unit integration e2e clean bench chaos docs
 
 # uv itself comes from PyPI through pip; everything else from the committed uv.lock.
 $(VENV_STAMP): pyproject.toml uv.lock
@@ -15,7 +15,7 @@ $(VENV_STAMP): pyproject.toml uv.lock
 install: $(VENV_STAMP)
 
 run: install
-	$(UV) run --frozen python -m shared.devstack
+	$(UV) run --frozen python -m shared.devstack $(RUN_ARGS)
 
 lint: install
 	$(UV) run --frozen ruff check shared services cli tests bench chaos
@@ -24,11 +24,27 @@ lint: install
 typecheck: install
 	$(UV) run --frozen mypy shared services cli bench chaos
 
-test: lint typecheck
+test: lint typecheck browser
 	$(UV) run --frozen pytest
+
+# The web monitor's test drives Debian's chromium headless (through playwright, never
+# `playwright install`, which downloads a browser). Installed once; quiet when it is there.
+CHROMIUM := /usr/bin/chromium
+APT_INSTALL := DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends
+
+browser:
+	@test -x $(CHROMIUM) || { \
+		echo "installing chromium for the web monitor's browser test (apt-get)"; \
+		$(APT_INSTALL) chromium >/dev/null 2>&1 \
+		|| { apt-get update -qq && $(APT_INSTALL) chromium >/dev/null; }; \
+	}
 
 unit: install
 	$(UV) run --frozen pytest tests/unit
+
+# docs/events.md from the event models and catalog (a unit test fails when it is stale).
+docs: install
+	$(UV) run --frozen python -m shared.event_docs --write
 
 clean:
 	rm -rf .venv .mypy_cache .ruff_cache .pytest_cache

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from services.registration import handlers
+from services.registration import handlers, ops_monitor
 from services.registration.commands import Registrar
 from services.registration.http import routers
 from services.registration.settings import RegistrationSettings
@@ -50,4 +50,5 @@ def create_app(settings: RegistrationSettings | None = None) -> FastAPI:
     )
     app.state.store = store
     app.state.registrar = registrar
+    ops_monitor.install(app, core, settings, store)
     return app
