@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 OK = 0
 API_ERROR = 1  # the API answered with an error, or a local input (file, key) is unusable
 UNREACHABLE = 2  # the API could not be reached at all: retrying later may help
@@ -23,3 +25,11 @@ class CliError(Exception):
         self.message = message
         self.exit_code = exit_code
         self.details = details or []
+
+    def report(self) -> int:
+        """Print the message (after whatever was written to stdout) and return the exit code."""
+        sys.stdout.flush()
+        print(f"error: {self.message}", file=sys.stderr)
+        for line in self.details:
+            print(f"  {line}", file=sys.stderr)
+        return self.exit_code

@@ -75,11 +75,7 @@ def main(argv: Sequence[str] | None = None, *, transport: httpx.BaseTransport | 
         code: int = args.handler(ctx, args)
         return code
     except CliError as error:
-        sys.stdout.flush()
-        print(f"error: {error.message}", file=sys.stderr)
-        for line in error.details:
-            print(f"  {line}", file=sys.stderr)
-        return error.exit_code
+        return error.report()
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return INTERRUPTED

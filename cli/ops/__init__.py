@@ -72,11 +72,7 @@ def main(
     except typer.Abort:
         return INTERRUPTED
     except CliError as error:
-        sys.stdout.flush()
-        print(f"error: {error.message}", file=sys.stderr)
-        for line in error.details:
-            print(f"  {line}", file=sys.stderr)
-        return error.exit_code
+        return error.report()
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return INTERRUPTED
