@@ -9,7 +9,9 @@ what the same box does without the service means more).
 - issue: completions to certificate.issued through certification, on a stack running all three
   services, against Typst's raw rendering rate;
 - email: certificate emails (PDF attached) through notification, on a stack running notification
-  only, against aiosmtplib sending the same emails straight to the same SMTP sink.
+  only, against aiosmtplib sending the same emails straight to the same SMTP sink;
+- overhead: completions to the last email on two stacks of all three services, metrics and
+  tracing off against on, in alternating rounds.
 
 Each stack is started on free ports, so it runs next to `make run` and never touches `.data/`.
 """
@@ -28,12 +30,13 @@ import signal
 import subprocess
 import sys
 import uuid
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from types import FrameType
 
-from bench import emailing, issuing, rendering, scenarios, storage
-from bench.figures import IssueFigures, RendererFigures, RunFigures
+from bench import emailing, issuing, overhead, rendering, scenarios, storage
+from bench.figures import IssueFigures, OverheadFigures, RendererFigures, RunFigures
 from bench.report import progress, table
 from bench.stack import SERVICES, Stack, running_stack
 from bench.tenant import create_tenant
@@ -41,7 +44,7 @@ from bench.tenant import create_tenant
 RESULTS = Path(__file__).parent / "results"
 DEFAULT_SIZES = (1_000, 10_000, 100_000)
 QUICK_SIZES = (100, 1_000)
-MEASUREMENTS = ("render", "single", "bulk", "issue", "storage", "email")
+MEASUREMENTS = ("render", "single", "bulk", "issue", "storage", "email", "overhead")
 
 
 def sizes(text: str) -> list[int]:
@@ -70,7 +73,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--quick",
         action="store_true",
         help="a smoke run: 200 single requests, bulk sizes 100 and 1,000 (unless --sizes), "
-        "2 short rounds of rendering, 50 certificates issued, 200 emails each way",
+        "2 short rounds of rendering, 50 certificates issued, 200 emails each way, one round "
+        "of 40 certificates each way for the overhead",
     )
     parser.add_argument(
         "--sizes",
@@ -89,7 +93,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--only",
         choices=MEASUREMENTS,
         help="run one measurement (render needs no stack; issue starts all three services, "
-        "email notification only)",
+        "email notification only, overhead two stacks of all three)",
     )
     parser.add_argument(
         "--render-rounds",
@@ -140,6 +144,24 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="how long the email latency's steady rate lasts, in seconds (15; quick 5)",
     )
     parser.add_argument(
+        "--overhead-certificates",
+        type=positive,
+        help="trainees completed at once in each round of the overhead measurement (300; quick 40)",
+    )
+    parser.add_argument(
+        "--overhead-rounds",
+        type=positive,
+        help="rounds each way (metrics and tracing off, on) in the overhead measurement "
+        "(3; quick 1)",
+    )
+    parser.add_argument(
+        "--overhead-with",
+        choices=overhead.FEATURES,
+        default="both",
+        help="what the overhead measurement's on stack has on: both metrics and tracing (the "
+        "figure of issue #7), or one of them alone, to see its share (both)",
+    )
+    parser.add_argument(
         "--all-services",
         action="store_true",
         help="single, bulk: also start certification and notification (idle, they only add "
@@ -166,6 +188,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         rounds=args.email_rounds,
         rate=args.email_rate,
         seconds=args.email_seconds,
+    )
+    args.overhead = overhead.settings_for(
+        quick=args.quick,
+        certificates=args.overhead_certificates,
+        rounds=args.overhead_rounds,
+        attendance_batch=args.attendance_batch,
+        features=args.overhead_with,
     )
     args.render = rendering.settings_for(
         quick=args.quick,
@@ -205,7 +234,7 @@ def machine() -> dict[str, str | int | None]:
 
 
 def notes(args: argparse.Namespace) -> list[str]:
-    if not wanted(args, "single", "bulk", "issue", "email"):
+    if not wanted(args, "single", "bulk", "issue", "email", "overhead"):
         return []
     found = [
         f"the bench client, the service and nx-27017 share this machine's {os.cpu_count()} "
@@ -265,6 +294,35 @@ async def measure_issue(
     )
 
 
+def measure_overhead(args: argparse.Namespace) -> OverheadFigures:
+    """Two stacks of all three services, one with metrics and tracing off, one with both on
+    (and a trace sink as its collector), up side by side for the whole measurement."""
+
+    def on_stack(mode: str) -> Callable[[str], None]:
+        return lambda message: progress(f"{overhead.LABEL}, {mode} stack: {message}")
+
+    with (
+        running_stack(
+            on_stack("off"),
+            services=SERVICES,
+            keep=args.keep,
+            interrupted=lambda: bool(_signalled),
+            environment=args.overhead.environment("off"),
+            baseline=False,
+        ) as off,
+        running_stack(
+            on_stack("on"),
+            services=SERVICES,
+            keep=args.keep,
+            interrupted=lambda: bool(_signalled),
+            environment=args.overhead.environment("on"),
+            trace_sink=args.overhead.tracing,
+            baseline=False,
+        ) as on,
+    ):
+        return asyncio.run(overhead.measure({"off": off, "on": on}, args.overhead, progress))
+
+
 def report(run: RunFigures) -> str:
     """The results table, the email section before the notes (bench/emailing.py prints it)."""
     text = table(dataclasses.replace(run, notes=[]))
@@ -317,6 +375,7 @@ def main(argv: list[str] | None = None) -> int:
             "certificates": args.certificates,
             "attendance_batch": args.attendance_batch,
             "email": dataclasses.asdict(args.email),
+            "overhead": dataclasses.asdict(args.overhead),
         },
         notes=notes(args),
     )
@@ -354,6 +413,8 @@ def main(argv: list[str] | None = None) -> int:
                 interrupted=lambda: bool(_signalled),
             ) as stack:
                 run.email = asyncio.run(emailing.measure(stack, args.email, progress))
+        if wanted(args, "overhead"):
+            run.overhead = measure_overhead(args)
     except BaseException as error:
         # The children get a terminal's Ctrl-C as well and may die first: whatever failed
         # after a signal failed because of it.
@@ -374,6 +435,7 @@ def main(argv: list[str] | None = None) -> int:
         or (run.render is not None and not run.render.checked)
         or (run.issue is not None and not run.issue.complete)
         or (run.email is not None and not run.email.complete)
+        or (run.overhead is not None and not run.overhead.complete)
     )
     return 1 if failed else 0
 

@@ -289,6 +289,105 @@ class EmailFigures:
         return self.error is None and bursts_done and steady_done
 
 
+@dataclass(frozen=True)
+class Spread:
+    """The median of a few rounds, and the lowest and highest of them."""
+
+    median: float
+    low: float
+    high: float
+
+
+@dataclass(frozen=True)
+class OverheadRound:
+    """One round of the overhead measurement (bench/overhead.py): a fresh course of N trainees
+    completed on the stack of one mode, from the first completing POST (t0) to the last
+    notification.sent."""
+
+    mode: str  # "off": no metrics, no tracing; "on": metrics scraped, every trace exported
+    number: int  # its place in the run, from 1
+    certificates: int
+    issued: int  # certificate.issued of the course read from Kafka
+    notified: int  # notification.sent of those enrolments
+    issued_seconds: float | None  # t0 → the last certificate.issued
+    notified_seconds: float | None  # t0 → the last notification.sent
+    issued_per_second: float
+    end_to_end_per_second: float  # notified / notified_seconds: the figure of issue #7
+    cpu_seconds: dict[str, float]  # t0 → the last notification.sent, by process
+    # The stack's CPU per certificate: services, database, broker, SMTP sink (not the trace
+    # sink, not the bench client).
+    stack_cpu_ms_per_certificate: float | None
+    spans: int  # spans the trace sink received that started after t0 (the stack is idle after)
+    spans_by_service: dict[str, int]
+    scrapes: int  # GET /metrics answered during the round, every service counted
+    # The machine's 1-minute load average when the clock started: other work on it is noise.
+    load_average: float
+    error: str | None
+
+
+@dataclass(frozen=True)
+class OverheadFigures:
+    features: str  # on the on stack: "both" (issue #7's figure), or "metrics" or "tracing" alone
+    certificates: int  # per round
+    rounds: int  # per mode
+    warmup: int  # certificates of one untimed round per stack first
+    attendance_batch: int
+    scrape_seconds: float
+    order: list[str]
+    off: list[OverheadRound]
+    on: list[OverheadRound]
+    # Certificates per second end to end (first completion → last notification.sent) and
+    # issued per second, each mode's median and spread over its rounds.
+    off_per_second: Spread | None
+    on_per_second: Spread | None
+    off_issued_per_second: Spread | None
+    on_issued_per_second: Spread | None
+    # 1 − median(on) / median(off): the goal of issue #7 is ≤ 0.10 end to end.
+    overhead: float | None
+    issue_overhead: float | None
+    # Medians over each mode's rounds of CPU ms per certificate, by process, and of the stack's
+    # total; cpu_overhead = the stack's on / off − 1 (the trace sink apart).
+    off_cpu_ms_per_certificate: dict[str, float]
+    on_cpu_ms_per_certificate: dict[str, float]
+    off_stack_cpu_ms_per_certificate: float | None
+    on_stack_cpu_ms_per_certificate: float | None
+    cpu_overhead: float | None
+    # The "on" stack really traced: spans per certificate (median over its rounds), and the
+    # spans of its rounds' timed parts by "service: span name" (warm-up left out).
+    spans_per_certificate: float | None
+    span_names: dict[str, int]
+    dropped_spans: int  # "Queue full, dropping span" warnings in the on stack's service logs
+    # attesta_http_requests_total summed, per service, at the end of the last round of each
+    # mode: present and growing on "on"; None (absent) on "off", as it must be.
+    metrics_on: dict[str, float | None]
+    metrics_off: dict[str, float | None]
+    scrape_ms: float | None  # median time of one service's GET /metrics
+    scrape_bytes: dict[str, int]  # each service's /metrics answer, last scrape
+    idle_cores: dict[str, dict[str, float]]  # by stack, measured after the warm-ups
+    dead_letters: dict[str, int]  # by stack and topic
+    error: str | None
+
+    @property
+    def verified(self) -> bool:
+        """The comparison is honest: every on round traced (when tracing is measured), the on
+        stack counts requests on every service's /metrics (when metrics are), the off stack
+        neither traced nor counted anything."""
+        tracing, metrics = self.features != "metrics", self.features != "tracing"
+        traced = bool(self.on) and all((r.spans > 0) == tracing for r in self.on)
+        # A service whose /metrics did not answer is missing from its dict: nothing proven.
+        answered = bool(self.metrics_on) and set(self.metrics_off) == set(self.metrics_on)
+        counted = all(bool(v) == metrics for v in self.metrics_on.values())
+        absent = all(v is None for v in self.metrics_off.values())
+        return traced and answered and counted and absent
+
+    @property
+    def complete(self) -> bool:
+        rounds_done = all(
+            r.error is None and r.notified >= r.certificates for r in [*self.off, *self.on]
+        )
+        return self.error is None and rounds_done and self.verified
+
+
 @dataclass
 class RunFigures:
     started_at: str
@@ -302,4 +401,5 @@ class RunFigures:
     issue: IssueFigures | None = None
     storage: StorageFigures | None = None
     email: EmailFigures | None = None
+    overhead: OverheadFigures | None = None
     notes: list[str] = field(default_factory=list)

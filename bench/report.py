@@ -12,17 +12,22 @@ from bench.figures import (
     BulkFigures,
     IssueFigures,
     LoadFigures,
+    OverheadFigures,
+    OverheadRound,
     RendererFigures,
     RenderFigures,
     RunFigures,
     SingleFigures,
+    Spread,
     StorageFigures,
 )
+from bench.overhead import by_service
 
 SINGLE_GOAL = 0.50
 BULK_GOAL_ROWS_PER_SECOND = 25_000
 RENDER_GOAL_SPEEDUP = 15.0
 RENDER_GOAL_MEDIAN_MS = 10.0
+OVERHEAD_GOAL = 0.10
 # Peak RSS counts as flat when the largest upload peaks at most this much above the smallest.
 FLAT_MIB = 32.0
 
@@ -260,6 +265,118 @@ def _seconds(value: float | None) -> str:
     return "n/a" if value is None else f"{value:.1f}s"
 
 
+def _spread(s: Spread | None) -> str:
+    return "n/a" if s is None else f"{s.median:.2f} ({s.low:.2f}–{s.high:.2f})"
+
+
+def _overhead_round(r: OverheadRound) -> str:
+    traced = f", {r.spans:,} spans, {r.scrapes} scrapes" if r.mode == "on" else ""
+    failed = f"  FAILED: {r.error}" if r.error else ""
+    return (
+        f"    {r.number:>2} {r.mode:<4}{r.end_to_end_per_second:>7.2f}/s "
+        f"({r.notified:,} emailed in {r.notified_seconds or 0:.1f}s; "
+        f"{r.issued_per_second:.2f} issued/s; stack CPU "
+        f"{_number(r.stack_cpu_ms_per_certificate)} ms/cert; load {r.load_average:.1f})"
+        f"{traced}{failed}"
+    )
+
+
+def _on_stack(o: OverheadFigures) -> str:
+    parts = []
+    if o.features != "tracing":
+        parts.append(f"/metrics of every service scraped every {o.scrape_seconds:g}s")
+    if o.features != "metrics":
+        parts.append(
+            "every trace exported to a collector (the development trace sink, on this machine)"
+        )
+    return ", ".join(parts)
+
+
+def overhead_table(o: OverheadFigures) -> list[str]:
+    sent = max(sum(r.notified for r in o.on), 1)
+    what = {"both": "metrics + tracing", "metrics": "metrics alone", "tracing": "tracing alone"}
+    goal = (
+        f"(goal ≤ {OVERHEAD_GOAL:.0%}: "
+        f"{_met(o.overhead is not None and o.overhead <= OVERHEAD_GOAL)}"
+        if o.features == "both"
+        else "(the goal is for both together"
+    )
+    lines = [
+        f"Overhead of {what.get(o.features, o.features)} (issue #7): {o.rounds} round"
+        f"{'' if o.rounds == 1 else 's'} each way, alternating "
+        f"({', '.join(o.order)}), each a course of {o.certificates:,} trainees completed at "
+        "once; clock from the first completing POST to the last notification.sent",
+        f"  off: ATTESTA_METRICS_ENABLED=false, no tracing; on: {_on_stack(o)}",
+        f"  {'':<6}{'certificates/s end to end':>28}{'issued/s':>22}{'stack CPU ms/cert':>20}",
+        f"  {'off':<6}{_spread(o.off_per_second):>28}{_spread(o.off_issued_per_second):>22}"
+        f"{_number(o.off_stack_cpu_ms_per_certificate):>20}",
+        f"  {'on':<6}{_spread(o.on_per_second):>28}{_spread(o.on_issued_per_second):>22}"
+        f"{_number(o.on_stack_cpu_ms_per_certificate):>20}",
+        f"  overhead end to end, 1 − median on / median off: {_percent(o.overhead)}   "
+        + goal
+        + ("" if o.verified else ", but the modes were NOT verified")
+        + ")",
+        f"  overhead of the issue rate: {_percent(o.issue_overhead)}; the stack's CPU per "
+        f"certificate: {_signed_percent(o.cpu_overhead)} (the collector apart: trace sink "
+        f"{_number(o.on_cpu_ms_per_certificate.get('trace sink'))} ms per certificate)",
+        "  CPU ms per certificate, off → on: "
+        + ", ".join(
+            f"{name} {_number(o.off_cpu_ms_per_certificate.get(name))} → "
+            f"{_number(o.on_cpu_ms_per_certificate.get(name))}"
+            for name in dict.fromkeys([*o.off_cpu_ms_per_certificate, *o.on_cpu_ms_per_certificate])
+        ),
+    ]
+    if o.features != "metrics":
+        lines.append(
+            f"  on stack traced: {_number(o.spans_per_certificate)} spans per certificate "
+            f"(median), {o.dropped_spans} dropped; by service, per certificate: "
+            + ", ".join(f"{name} {n / sent:.1f}" for name, n in by_service(o.span_names).items())
+        )
+    lines.append(
+        "  attesta_http_requests_total on /metrics, on: "
+        + ", ".join(f"{name} {_count(v)}" for name, v in o.metrics_on.items())
+        + "; off: "
+        + ", ".join(f"{name} {_count(v)}" for name, v in o.metrics_off.items())
+    )
+    if o.features != "tracing":
+        lines.append(
+            f"  a scrape: median {_number(o.scrape_ms)} ms per service; "
+            + ", ".join(f"{name} {size / 1024:.0f} KiB" for name, size in o.scrape_bytes.items())
+        )
+    lines += [
+        "  rounds:",
+        *(_overhead_round(r) for r in sorted([*o.off, *o.on], key=lambda r: r.number)),
+    ]
+    for mode, idle in o.idle_cores.items():
+        busy = {name: cores for name, cores in idle.items() if cores >= 0.01}
+        lines.append(
+            f"  idle {mode} stack CPU (cores): "
+            + (", ".join(f"{name} {cores:.2f}" for name, cores in busy.items()) or "none")
+        )
+    if o.dead_letters:
+        lines.append("  DEAD LETTERS: " + ", ".join(f"{t} {n}" for t, n in o.dead_letters.items()))
+    if not o.verified:
+        lines.append(
+            "  NOT VERIFIED: the on stack must trace every round and count requests on every "
+            "service's /metrics (as far as it has them on), the off stack neither"
+        )
+    if o.error:
+        lines.append(f"  FAILED: {o.error}")
+    return lines
+
+
+def _number(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:,.1f}"
+
+
+def _count(value: float | None) -> str:
+    return "absent" if value is None else f"{value:,.0f}"
+
+
+def _signed_percent(value: float | None) -> str:
+    return "n/a" if value is None else f"{value * 100:+.1f}%"
+
+
 def storage_table(figures: StorageFigures) -> str:
     """Where certificate PDFs are kept: each option's costs, and its writes against ours."""
     own = next(o for o in figures.options if o.name == "own")
@@ -303,5 +420,7 @@ def table(run: RunFigures) -> str:
         lines += [*issue_table(run.issue), ""]
     if run.storage is not None:
         lines += [storage_table(run.storage)]
+    if run.overhead is not None:
+        lines += [*overhead_table(run.overhead), ""]
     lines += [f"Note: {note}" for note in run.notes]
     return "\n".join(lines).rstrip() + "\n"

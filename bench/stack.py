@@ -7,7 +7,7 @@ import secrets
 import shutil
 import signal
 import tempfile
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,6 +26,8 @@ class Stack:
     mongo_url: str = ""
     urls: dict[str, str] = field(default_factory=dict)
     children: dict[str, servers.Child] = field(default_factory=dict)
+    # With a trace sink: the file it appends every span it receives to, one JSON line each.
+    spans: Path | None = None
 
     @property
     def logs(self) -> Path:
@@ -48,14 +50,26 @@ def running_stack(
     services: Sequence[str] = SERVICES,
     keep: bool = False,
     interrupted: Callable[[], bool] = lambda: False,
+    environment: Mapping[str, str] | None = None,
+    trace_sink: bool = False,
+    baseline: bool = True,
 ) -> Iterator[Stack]:
     """Yield a started stack running `services`. Its directory is removed afterwards unless
-    `keep`, or unless the run failed (not `interrupted`): then its logs explain the failure."""
+    `keep`, or unless the run failed (not `interrupted`): then its logs explain the failure.
+    `environment` is laid over the services' settings; with `trace_sink`, a development OTLP
+    collector (shared/devstack/trace_sink.py) runs too and the services trace to it."""
     root = Path(tempfile.mkdtemp(prefix="attesta-bench-"))
     stack = Stack(root, admin_key=secrets.token_urlsafe(24))
     failed = False
     try:
-        _start(stack, services, progress)
+        _start(
+            stack,
+            services,
+            progress,
+            environment=environment or {},
+            trace_sink=trace_sink,
+            baseline=baseline,
+        )
         yield stack
     except Exception:
         # Not on Ctrl-C: whoever interrupts a run wants nothing left behind.
@@ -78,7 +92,15 @@ def running_stack(
                 signal.signal(sig, handler)
 
 
-def _start(stack: Stack, services: Sequence[str], progress: Callable[[str], None]) -> None:
+def _start(
+    stack: Stack,
+    services: Sequence[str],
+    progress: Callable[[str], None],
+    *,
+    environment: Mapping[str, str],
+    trace_sink: bool,
+    baseline: bool,
+) -> None:
     kafka_port, mongo_port, smtp_port = (servers.free_port() for _ in range(3))
     progress(f"starting kafka (tansu), mongodb (nx-27017) and an smtp sink in {stack.root}…")
     stack.children["kafka"] = servers.start_broker(kafka_port, stack.logs)
@@ -98,12 +120,21 @@ def _start(stack: Stack, services: Sequence[str], progress: Callable[[str], None
         admin_key=stack.admin_key,
         lock_dir=stack.root / "locks",
     )
+    if trace_sink:
+        sink_port = servers.free_port()
+        stack.spans = stack.root / "traces" / "spans.jsonl"
+        progress("starting a trace sink (OTLP/HTTP collector)…")
+        stack.children["trace sink"] = servers.start_trace_sink(sink_port, stack.spans, stack.logs)
+        env["ATTESTA_OTLP_ENDPOINT"] = servers.http_url(sink_port)
+    env.update(environment)
     progress(f"starting {', '.join(services)} (joining consumer groups takes seconds)…")
     started = servers.start_services({name: ports[name] for name in services}, env, stack.logs)
     for child in started:
         stack.children[child.name] = child
     stack.urls.update({name: servers.http_url(ports[name]) for name in services})
 
+    if not baseline:
+        return
     baseline_port = servers.free_port()
     progress("starting the baseline app…")
     stack.children["baseline"] = baseline_app.launch(
