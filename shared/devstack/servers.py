@@ -179,13 +179,15 @@ def start_mongo(port: int, data_dir: Path, log_dir: Path) -> Child:
     if not port_open(port):
         # Left by a server that was killed: nx-27017 would refuse to start "again".
         pid_file.unlink(missing_ok=True)
-    nx = Path(sys.executable).parent / "nx-27017"
     return _spawn(
         "mongodb (nx-27017)",
+        # nx-27017 with its transactions made safe against dead clients (see mongo_server).
         # --data-dir: one SQLite file per database, so the services' databases never share a
         # connection (and never a transaction).
         [
-            str(nx),
+            sys.executable,
+            "-m",
+            "shared.devstack.mongo_server",
             "--data-dir",
             str(data_dir),
             "-p",
