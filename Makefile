@@ -4,7 +4,7 @@ PYTHON ?= python3
 UV := $(PYTHON) -m uv
 VENV_STAMP := .venv/.installed
 
-.PHONY: install run test lint typecheck browser unit integration e2e clean bench chaos docs
+.PHONY: install run test lint typecheck browser promtool unit integration e2e clean bench chaos docs
 
 # uv itself comes from PyPI through pip; everything else from the committed uv.lock.
 $(VENV_STAMP): pyproject.toml uv.lock
@@ -24,7 +24,7 @@ lint: install
 typecheck: install
 	$(UV) run --frozen mypy shared services cli bench chaos
 
-test: lint typecheck browser
+test: lint typecheck browser promtool
 	$(UV) run --frozen pytest
 
 # The web monitor's test drives Debian's chromium headless (through playwright, never
@@ -37,6 +37,17 @@ browser:
 		echo "installing chromium for the web monitor's browser test (apt-get)"; \
 		$(APT_INSTALL) chromium >/dev/null 2>&1 \
 		|| { apt-get update -qq && $(APT_INSTALL) chromium >/dev/null; }; \
+	}
+
+# The alert rules are checked and unit-tested by promtool (tests/test_monitoring.py): Debian's
+# prometheus package carries it (its server is not started). Installed once; quiet when there.
+PROMTOOL := /usr/bin/promtool
+
+promtool:
+	@test -x $(PROMTOOL) || { \
+		echo "installing promtool for the alert rules' tests (apt-get, Debian's prometheus)"; \
+		$(APT_INSTALL) prometheus >/dev/null 2>&1 \
+		|| { apt-get update -qq && $(APT_INSTALL) prometheus >/dev/null; }; \
 	}
 
 unit: install
