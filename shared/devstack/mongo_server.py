@@ -18,18 +18,37 @@ the driver's session id, and two things break atomicity there:
   connection close. So a transaction's start waits here until no other session of that
   database has one open.
 
+And one change of cost: **expired documents are purged by a TTL monitor, not by every read.**
+neosqlite deletes a TTL-indexed collection's expired documents before each `find`, count and
+aggregate on it, with two `DELETE` statements that scan the whole table. Every consumer reads
+its processed-event markers (TTL-indexed) once per message, so each message paid a scan of
+every marker ever written: measured by `make bench BENCH_ARGS="--only flow"` as 41 % of the
+server's working time, growing with the table. Real MongoDB's TTL monitor deletes expired
+documents in the background every 60 seconds, and documents may outlive their expiry until
+then; here a read purges at most once per `ATTESTA_EMBEDDED_TTL_MONITOR_SECONDS` (60) per
+collection, which keeps that contract.
+
+Likewise **a count is an SQL `COUNT`**: PyMongo's `count_documents` is an aggregation
+(`$match`, then `$group` summing 1), which nx-27017 runs in Python over every document of the
+collection, decoding each. The metrics count pending outbox events every 15 s in each service,
+and the outbox keeps a week of published events, PDFs included: measured at 44 % of the
+server's working time. Such a pipeline, outside a transaction, is answered from neosqlite's
+`count_documents`, which counts in SQL; any other aggregation goes the usual way.
+
 Run as `python -m shared.devstack.mongo_server` with nx-27017's own arguments.
 """
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from collections.abc import Callable
 from typing import Any
 
 import nx_27017.daemon
-from nx_27017.handler import NeoSQLiteHandler
+from neosqlite.collection import Collection
+from nx_27017.handler import NeoSQLiteHandler, _serialize
 from nx_27017.nx_27017 import main as nx_main
 from nx_27017.wire_protocol import _extract_session_id
 
@@ -37,6 +56,74 @@ from nx_27017.wire_protocol import _extract_session_id
 # transactions well under a second; this only has to outlast a dead client's being noticed.
 START_WAIT_SECONDS = 30.0
 _POLL_SECONDS = 0.002
+
+
+TTL_MONITOR_ENV = "ATTESTA_EMBEDDED_TTL_MONITOR_SECONDS"
+TTL_MONITOR_SECONDS = 60.0  # as MongoDB's ttlMonitorSleepSecs
+
+
+class TtlMonitor:
+    """When each collection was last purged of expired documents: a read purges only when
+    `interval` has passed since, instead of on every read."""
+
+    def __init__(self, interval: float) -> None:
+        self.interval = interval
+        self._last: dict[tuple[int, str], float] = {}
+        self._lock = threading.Lock()
+
+    def due(self, collection: Any) -> bool:
+        # Keyed by the SQLite connection: one per database with --data-dir.
+        key = (id(collection.db), str(collection.name))
+        now = time.monotonic()
+        with self._lock:
+            last = self._last.get(key)
+            if last is not None and now - last < self.interval:
+                return False
+            self._last[key] = now
+            return True
+
+    def install(self) -> None:
+        purge = Collection._auto_purge_ttl
+
+        def throttled(collection: Any) -> None:
+            if self.due(collection):
+                purge(collection)
+
+        Collection._auto_purge_ttl = throttled
+
+
+def ttl_monitor_seconds(environ: dict[str, str] | os._Environ[str]) -> float:
+    text = environ.get(TTL_MONITOR_ENV, "")
+    if not text:
+        return TTL_MONITOR_SECONDS
+    value = float(text)
+    if value < 0:
+        raise ValueError(f"{TTL_MONITOR_ENV} must be 0 or more seconds, not {text}")
+    return value
+
+
+COUNT_GROUP = {"$group": {"_id": 1, "n": {"$sum": 1}}}  # what PyMongo's count_documents sends
+
+
+def count_filter(command: dict[str, Any]) -> dict[str, Any] | None:
+    """The filter of a `count_documents` outside a transaction, or None for anything else."""
+    pipeline = command.get("pipeline")
+    if "aggregate" not in command or "txnNumber" in command or not isinstance(pipeline, list):
+        return None
+    if len(pipeline) != 2 or pipeline[1] != COUNT_GROUP:
+        return None
+    match = pipeline[0]
+    if not isinstance(match, dict) or set(match) != {"$match"}:
+        return None
+    found = match["$match"]
+    return found if isinstance(found, dict) else None
+
+
+def _body(msg: dict[str, Any]) -> dict[str, Any] | None:
+    for section_type, doc in msg.get("sections", ()):
+        if section_type == "body" and isinstance(doc, dict):
+            return doc
+    return None
 
 
 class TransactionStartTimeout(RuntimeError):
@@ -56,7 +143,25 @@ class SafeTransactionsHandler(NeoSQLiteHandler):  # type: ignore[misc]
         self._tx_connections_lock = threading.Lock()
 
     def handle_command(self, msg: dict[str, Any]) -> Any:
+        body = _body(msg)
+        if body is not None and (found := count_filter(body)) is not None:
+            return self._on_connection(msg, lambda m: self._count(m, body, found))
         return self._on_connection(msg, super().handle_command)
+
+    @_serialize  # type: ignore[untyped-decorator]  # the per-database lock nx-27017's commands hold
+    def _count(self, msg: dict[str, Any], body: dict[str, Any], found: dict[str, Any]) -> Any:
+        db_name = body.get("$db", "test")
+        coll_name = body["aggregate"]
+        try:
+            count = self.get_database(db_name)[coll_name].count_documents(found)
+        except Exception as error:  # as nx-27017 answers a failed aggregate
+            return msg["request_id"], {"ok": 0, "errmsg": str(error)}
+        # As MongoDB answers: no group at all when nothing matched.
+        batch = [{"_id": 1, "n": count}] if count else []
+        return msg["request_id"], {
+            "ok": 1,
+            "cursor": {"id": 0, "ns": f"{db_name}.{coll_name}", "firstBatch": batch},
+        }
 
     def handle_insert(self, msg: dict[str, Any]) -> Any:
         return self._on_connection(msg, super().handle_insert)
@@ -132,6 +237,7 @@ class SafeTransactionsHandler(NeoSQLiteHandler):  # type: ignore[misc]
 def main() -> None:
     # nx-27017's runners build their handler from this module attribute.
     nx_27017.daemon.NeoSQLiteHandler = SafeTransactionsHandler
+    TtlMonitor(ttl_monitor_seconds(os.environ)).install()
     nx_main()
 
 

@@ -172,7 +172,14 @@ def start_broker(port: int, log_dir: Path) -> Child:
     )
 
 
-def start_mongo(port: int, data_dir: Path, log_dir: Path) -> Child:
+def start_mongo(
+    port: int, data_dir: Path, log_dir: Path, *, ttl_monitor_seconds: float | None = None
+) -> Child:
+    """nx-27017 on `port`; `ttl_monitor_seconds` overrides how often expired documents are
+    purged (60 s, as MongoDB's TTL monitor)."""
+    # Here, not at the top: it loads nx-27017, which the other servers' callers never need.
+    from shared.devstack.mongo_server import TTL_MONITOR_ENV
+
     data_dir.mkdir(parents=True, exist_ok=True)
     log_dir.mkdir(parents=True, exist_ok=True)
     pid_file = log_dir / "nx-27017.pid"
@@ -199,6 +206,7 @@ def start_mongo(port: int, data_dir: Path, log_dir: Path) -> Child:
         ],
         port,
         log_dir / "nx-27017.out",
+        env=None if ttl_monitor_seconds is None else {TTL_MONITOR_ENV: str(ttl_monitor_seconds)},
     )
 
 
