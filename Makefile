@@ -4,7 +4,7 @@ PYTHON ?= python3
 UV := $(PYTHON) -m uv
 VENV_STAMP := .venv/.installed
 
-.PHONY: install run test lint typecheck browser promtool unit integration e2e clean bench chaos docs
+.PHONY: install run test lint typecheck browser promtool unit integration e2e clean bench bench-smoke chaos docs
 
 # uv itself comes from PyPI through pip; everything else from the committed uv.lock.
 $(VENV_STAMP): pyproject.toml uv.lock
@@ -62,6 +62,10 @@ clean:
 
 bench: install
 	$(UV) run --frozen python -m bench $(BENCH_ARGS)
+
+# The whole flow once, tiny (under a minute): CI runs it so that the harness cannot rot.
+bench-smoke: install
+	$(UV) run --frozen python -m bench --smoke $(BENCH_ARGS)
 
 # Faults while 1,000 trainees go through (a few minutes): CHAOS_ARGS="--trainees 200 --seed 7".
 chaos: install

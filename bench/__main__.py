@@ -11,7 +11,11 @@ what the same box does without the service means more).
 - email: certificate emails (PDF attached) through notification, on a stack running notification
   only, against aiosmtplib sending the same emails straight to the same SMTP sink;
 - overhead: completions to the last email on two stacks of all three services, metrics and
-  tracing off against on, in alternating rounds.
+  tracing off against on, in alternating rounds;
+- flow: the whole flow (issue #8): raw baselines of each stage through the same servers,
+  end-to-end rounds, latency under a steady offered load, the monolith peer, a profile of the
+  busiest process, and the rounds again with 2 instances of certification and notification
+  (bench/flow.py). `--smoke` runs a tiny version of it in under a minute (`make bench-smoke`).
 
 Each stack is started on free ports, so it runs next to `make run` and never touches `.data/`.
 """
@@ -35,8 +39,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from types import FrameType
 
-from bench import emailing, issuing, overhead, rendering, scenarios, storage
+from bench import emailing, flow, flow_run, issuing, overhead, plot, rendering, scenarios, storage
 from bench.figures import IssueFigures, OverheadFigures, RendererFigures, RunFigures
+from bench.flow_report import flow_table
 from bench.report import progress, table
 from bench.stack import SERVICES, Stack, running_stack
 from bench.tenant import create_tenant
@@ -44,7 +49,7 @@ from bench.tenant import create_tenant
 RESULTS = Path(__file__).parent / "results"
 DEFAULT_SIZES = (1_000, 10_000, 100_000)
 QUICK_SIZES = (100, 1_000)
-MEASUREMENTS = ("render", "single", "bulk", "issue", "storage", "email", "overhead")
+MEASUREMENTS = ("render", "single", "bulk", "issue", "storage", "email", "overhead", "flow")
 
 
 def sizes(text: str) -> list[int]:
@@ -55,6 +60,27 @@ def sizes(text: str) -> list[int]:
     if not values or any(v < 1 for v in values):
         raise argparse.ArgumentTypeError("sizes must be positive numbers of rows")
     return values
+
+
+def rates(text: str) -> list[float]:
+    try:
+        values = [float(part) for part in text.split(",") if part.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a comma-separated list of rates: {text}") from None
+    if not values or any(v <= 0 for v in values):
+        raise argparse.ArgumentTypeError("rates must be positive numbers per second")
+    return values
+
+
+def measurements(text: str) -> list[str]:
+    chosen = [part.strip() for part in text.split(",") if part.strip()]
+    unknown = [part for part in chosen if part not in MEASUREMENTS]
+    if not chosen or unknown:
+        raise argparse.ArgumentTypeError(
+            f"unknown measurement {', '.join(unknown) or repr(text)}; "
+            f"choose from {', '.join(MEASUREMENTS)}"
+        )
+    return chosen
 
 
 def positive(text: str) -> int:
@@ -91,9 +117,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument(
         "--only",
-        choices=MEASUREMENTS,
-        help="run one measurement (render needs no stack; issue starts all three services, "
-        "email notification only, overhead two stacks of all three)",
+        type=measurements,
+        help="run only these measurements, comma-separated, e.g. bulk,flow (render needs no "
+        "stack; issue starts all three services, email notification only, overhead and flow "
+        f"stacks of their own); one of: {', '.join(MEASUREMENTS)}",
     )
     parser.add_argument(
         "--render-rounds",
@@ -162,6 +189,34 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "figure of issue #7), or one of them alone, to see its share (both)",
     )
     parser.add_argument(
+        "--smoke",
+        action="store_true",
+        help="the whole flow once, tiny, in under a minute: that the harness still works "
+        "(make bench-smoke, run in CI); implies --only flow",
+    )
+    parser.add_argument(
+        "--flow-sizes",
+        type=sizes,
+        help="trainees per end-to-end round, comma-separated (1000,10000; a 10,000 round takes "
+        "~8 min; 1000 alone makes the run ~15 min)",
+    )
+    parser.add_argument(
+        "--flow-repeats", type=positive, help="end-to-end rounds and latency runs of each (3)"
+    )
+    parser.add_argument(
+        "--flow-rates", type=rates, help="offered completions per second for the latency (20,100)"
+    )
+    parser.add_argument(
+        "--flow-latency-seconds",
+        type=positive,
+        help="how long each latency run offers its load, in seconds (15)",
+    )
+    parser.add_argument(
+        "--flow-instances",
+        type=sizes,
+        help="instances of certification and notification, one stack each (1,2)",
+    )
+    parser.add_argument(
         "--all-services",
         action="store_true",
         help="single, bulk: also start certification and notification (idle, they only add "
@@ -174,6 +229,19 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--results-dir", type=Path, default=RESULTS, help=f"where the JSON goes ({RESULTS})"
     )
     args = parser.parse_args(argv)
+    if args.smoke:
+        args.only = ["flow"]
+        if args.results_dir == RESULTS:
+            # Its figures mean nothing: kept apart (and out of git) from real runs.
+            args.results_dir = RESULTS / "smoke"
+    args.flow = flow.settings_for(
+        smoke=args.smoke,
+        sizes=args.flow_sizes,
+        repeats=args.flow_repeats,
+        rates=args.flow_rates,
+        latency_seconds=args.flow_latency_seconds,
+        instances=args.flow_instances,
+    )
     if args.sizes is None:
         args.sizes = list(QUICK_SIZES if args.quick else DEFAULT_SIZES)
     if args.requests is None:
@@ -206,7 +274,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 
 def wanted(args: argparse.Namespace, *measurements: str) -> bool:
-    return args.only is None or args.only in measurements
+    return args.only is None or any(m in args.only for m in measurements)
 
 
 def git_commit() -> str | None:
@@ -328,6 +396,8 @@ def report(run: RunFigures) -> str:
     text = table(dataclasses.replace(run, notes=[]))
     if run.email is not None:
         text += "\n" + "\n".join(emailing.email_table(run.email)) + "\n"
+    if run.flow is not None:
+        text += "\n" + "\n".join(flow_table(run.flow)) + "\n"
     if run.notes:
         text += "\n" + "".join(f"Note: {note}\n" for note in run.notes)
     return text
@@ -360,6 +430,7 @@ def _interrupt(signum: int, _: FrameType | None) -> None:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     started = datetime.now(UTC)
+    stamp = started.strftime("%Y%m%d-%H%M%S")
     run = RunFigures(
         started_at=started.isoformat(timespec="seconds"),
         command=["python", "-m", "bench", *(sys.argv[1:] if argv is None else argv)],
@@ -376,6 +447,7 @@ def main(argv: list[str] | None = None) -> int:
             "attendance_batch": args.attendance_batch,
             "email": dataclasses.asdict(args.email),
             "overhead": dataclasses.asdict(args.overhead),
+            "flow": dataclasses.asdict(args.flow),
         },
         notes=notes(args),
     )
@@ -415,6 +487,15 @@ def main(argv: list[str] | None = None) -> int:
                 run.email = asyncio.run(emailing.measure(stack, args.email, progress))
         if wanted(args, "overhead"):
             run.overhead = measure_overhead(args)
+        if wanted(args, "flow"):
+            run.flow = flow_run.measure(
+                args.flow,
+                progress,
+                results_dir=args.results_dir,
+                stamp=stamp,
+                keep=args.keep,
+                interrupted=lambda: bool(_signalled),
+            )
     except BaseException as error:
         # The children get a terminal's Ctrl-C as well and may die first: whatever failed
         # after a signal failed because of it.
@@ -426,7 +507,10 @@ def main(argv: list[str] | None = None) -> int:
             print(f"\nThe benchmark could not run: {error}", file=sys.stderr)
             return 1
         raise
-    path = save(run, args.results_dir, started.strftime("%Y%m%d-%H%M%S"))
+    if run.flow is not None:
+        drawn = args.results_dir / f"flow-{stamp}.png"
+        run.flow.plot = str(plot.plot(json.loads(json.dumps(dataclasses.asdict(run))), drawn))
+    path = save(run, args.results_dir, stamp)
     sys.stdout.write(report(run))
     print(f"\nSaved {path}", file=sys.stderr)
     failed = (
@@ -436,6 +520,7 @@ def main(argv: list[str] | None = None) -> int:
         or (run.issue is not None and not run.issue.complete)
         or (run.email is not None and not run.email.complete)
         or (run.overhead is not None and not run.overhead.complete)
+        or (run.flow is not None and not run.flow.complete)
     )
     return 1 if failed else 0
 

@@ -3,6 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    # flow_figures builds on Spread from here.
+    from bench.flow_figures import FlowFigures
 
 
 def ratio(part: float, whole: float) -> float | None:
@@ -402,4 +407,5 @@ class RunFigures:
     storage: StorageFigures | None = None
     email: EmailFigures | None = None
     overhead: OverheadFigures | None = None
+    flow: FlowFigures | None = None
     notes: list[str] = field(default_factory=list)

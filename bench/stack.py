@@ -16,6 +16,8 @@ from bench import baseline_app
 from shared.devstack import servers
 
 SERVICES = ("registration", "certification", "notification")
+# What scales out by adding instances: the consumers of the flow's heavy work.
+SCALED_OUT = ("certification", "notification")
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
 
@@ -53,11 +55,14 @@ def running_stack(
     environment: Mapping[str, str] | None = None,
     trace_sink: bool = False,
     baseline: bool = True,
+    instances: int = 1,
 ) -> Iterator[Stack]:
     """Yield a started stack running `services`. Its directory is removed afterwards unless
     `keep`, or unless the run failed (not `interrupted`): then its logs explain the failure.
     `environment` is laid over the services' settings; with `trace_sink`, a development OTLP
-    collector (shared/devstack/trace_sink.py) runs too and the services trace to it."""
+    collector (shared/devstack/trace_sink.py) runs too and the services trace to it. With
+    `instances` > 1, certification and notification run that many instances each (named
+    `certification-2`, …), sharing their consumer groups and databases."""
     root = Path(tempfile.mkdtemp(prefix="attesta-bench-"))
     stack = Stack(root, admin_key=secrets.token_urlsafe(24))
     failed = False
@@ -69,6 +74,7 @@ def running_stack(
             environment=environment or {},
             trace_sink=trace_sink,
             baseline=baseline,
+            instances=instances,
         )
         yield stack
     except Exception:
@@ -100,6 +106,7 @@ def _start(
     environment: Mapping[str, str],
     trace_sink: bool,
     baseline: bool,
+    instances: int = 1,
 ) -> None:
     kafka_port, mongo_port, smtp_port = (servers.free_port() for _ in range(3))
     progress(f"starting kafka (tansu), mongodb (nx-27017) and an smtp sink in {stack.root}…")
@@ -132,6 +139,16 @@ def _start(
     for child in started:
         stack.children[child.name] = child
     stack.urls.update({name: servers.http_url(ports[name]) for name in services})
+    for number in range(2, instances + 1):
+        for name in SCALED_OUT:
+            if name not in services:
+                continue
+            instance = f"-{number}"
+            progress(f"starting {name}{instance}…")
+            port = servers.free_port()
+            child = servers.launch_service(name, port, env, stack.logs, instance=instance)
+            stack.children[child.name] = servers.wait_until_ready(child, timeout=60)
+            stack.urls[child.name] = servers.http_url(port)
 
     if not baseline:
         return
