@@ -39,11 +39,10 @@ from aiokafka import AIOKafkaConsumer
 from bench import baselines, cpu
 from bench.figures import Spread
 from bench.flow_figures import Baseline, FlowFigures, FlowRound, LatencyRun, StageRatio
-from bench.issuing import SESSIONS, _partitions, _post_attendance, course_body
-from bench.people import trainees, write_csv
+from bench.issuing import SESSIONS, _post_attendance, course_body, reading_from_the_end
 from bench.stack import Stack
 from bench.tenant import Tenant, create_course
-from bench.upload import upload_csv
+from bench.upload import enrol_by_csv
 from shared import topics
 from shared.mongo import connect
 
@@ -200,20 +199,10 @@ class FlowWatcher:
     _consumer: AIOKafkaConsumer | None = None
 
     async def start(self) -> None:
-        consumer = AIOKafkaConsumer(
-            bootstrap_servers=self.bootstrap,
-            enable_auto_commit=False,
-            fetch_max_wait_ms=50,
-            max_partition_fetch_bytes=8 * 1024 * 1024,
+        self._consumer = await reading_from_the_end(
+            self.bootstrap,
+            (topics.ENROLMENT_COMPLETED, topics.CERTIFICATE_ISSUED, topics.NOTIFICATION_SENT),
         )
-        await consumer.start()
-        self._consumer = consumer
-        wanted = (topics.ENROLMENT_COMPLETED, topics.CERTIFICATE_ISSUED, topics.NOTIFICATION_SENT)
-        partitions = await _partitions(consumer, wanted)
-        consumer.assign(partitions)
-        await consumer.seek_to_end(*partitions)
-        for partition in partitions:
-            await consumer.position(partition)
 
     async def stop(self) -> None:
         if self._consumer is not None:
@@ -297,25 +286,15 @@ class Flow:
             registration, self.stack.admin_key, course_body(tag, self.tenant.partner_id)
         )
         self.progress(f"{label}: enrolling {count:,} trainees (bulk CSV), first session…")
-        prefix = f"{tag}-flow"
-        csv_path = self.stack.root / f"{tag}.csv"
-        csv_bytes = write_csv(csv_path, prefix, count)
-        try:
-            upload = await upload_csv(
-                f"{registration}/v1/courses/{course_id}/enrolments/bulk",
-                csv_path,
-                csv_bytes,
-                self.tenant.headers,
-                allowed_seconds=120 + count * 0.05,
-            )
-        finally:
-            csv_path.unlink(missing_ok=True)
-        if upload.error is not None or upload.accepted != count:
-            raise RuntimeError(
-                f"{label}: enrolling failed: HTTP {upload.status}, accepted {upload.accepted} "
-                f"of {count}; {upload.error or ''}"
-            )
-        refs = [t.external_ref for t in trainees(prefix, count)]
+        refs, _ = await enrol_by_csv(
+            registration,
+            course_id,
+            self.tenant.headers,
+            self.stack.root,
+            f"{tag}-flow",
+            count,
+            label,
+        )
         async with self._client() as client:
             first = await _post_attendance(client, course_id, SESSIONS[0], refs, ATTENDANCE_BATCH)
         if first.error is not None:

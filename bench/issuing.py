@@ -26,11 +26,10 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from bench import cpu
 from bench.figures import IssueFigures, KafkaRoundTrip, RendererFigures, ratio
-from bench.people import trainees, write_csv
 from bench.scenarios import idle_cores
 from bench.stack import Stack
 from bench.tenant import Tenant, create_course
-from bench.upload import upload_csv
+from bench.upload import enrol_by_csv
 from services.certification.samples import sample_course
 from shared import topics
 
@@ -104,22 +103,9 @@ class Watcher:
     _consumer: AIOKafkaConsumer | None = None
 
     async def start(self) -> None:
-        consumer = AIOKafkaConsumer(
-            bootstrap_servers=self.bootstrap,
-            enable_auto_commit=False,
-            # Tansu answers a waiting fetch only when the wait is over: keep it short.
-            fetch_max_wait_ms=50,
-            max_partition_fetch_bytes=8 * 1024 * 1024,
+        self._consumer = await reading_from_the_end(
+            self.bootstrap, (topics.CERTIFICATE_ISSUED, topics.NOTIFICATION_SENT)
         )
-        await consumer.start()
-        self._consumer = consumer
-        wanted = (topics.CERTIFICATE_ISSUED, topics.NOTIFICATION_SENT)
-        partitions = await _partitions(consumer, wanted)
-        consumer.assign(partitions)
-        await consumer.seek_to_end(*partitions)
-        # Resolve the positions now: whatever is published from here on is read.
-        for partition in partitions:
-            await consumer.position(partition)
 
     async def stop(self) -> None:
         if self._consumer is not None:
@@ -149,6 +135,26 @@ class Watcher:
 
     def notified_of_course(self) -> dict[str, float]:
         return {k: v for k, v in self.notified.items() if k in self.issued}
+
+
+async def reading_from_the_end(bootstrap: str, wanted: Iterable[str]) -> AIOKafkaConsumer:
+    """A started consumer of every partition of `wanted`, without a consumer group, that reads
+    whatever is published from now on."""
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=bootstrap,
+        enable_auto_commit=False,
+        # Tansu answers a waiting fetch only when the wait is over: keep it short.
+        fetch_max_wait_ms=50,
+        max_partition_fetch_bytes=8 * 1024 * 1024,
+    )
+    await consumer.start()
+    partitions = await _partitions(consumer, wanted)
+    consumer.assign(partitions)
+    await consumer.seek_to_end(*partitions)
+    # Resolve the positions now: whatever is published from here on is read.
+    for partition in partitions:
+        await consumer.position(partition)
+    return consumer
 
 
 async def _partitions(consumer: AIOKafkaConsumer, wanted: Iterable[str]) -> list[TopicPartition]:
@@ -298,25 +304,9 @@ async def issue_certificates(
         registration, stack.admin_key, course_body(tag, tenant.partner_id)
     )
     progress(f"{label}: enrolling {count:,} trainees (bulk CSV)…")
-    prefix = f"{tag}-issue"
-    csv_path = workdir / "issue.csv"
-    csv_bytes = write_csv(csv_path, prefix, count)
-    try:
-        upload = await upload_csv(
-            f"{registration}/v1/courses/{course_id}/enrolments/bulk",
-            csv_path,
-            csv_bytes,
-            tenant.headers,
-            allowed_seconds=120 + count * 0.05,
-        )
-    finally:
-        csv_path.unlink(missing_ok=True)
-    if upload.error is not None or upload.accepted != count:
-        raise RuntimeError(
-            f"{label}: enrolling failed: HTTP {upload.status}, accepted {upload.accepted} "
-            f"of {count}; {upload.error or ''}"
-        )
-    refs = [t.external_ref for t in trainees(prefix, count)]
+    refs, upload = await enrol_by_csv(
+        registration, course_id, tenant.headers, workdir, f"{tag}-issue", count, label
+    )
 
     async with httpx.AsyncClient(
         base_url=registration, headers=tenant.headers, timeout=httpx.Timeout(600.0)

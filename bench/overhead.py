@@ -52,11 +52,10 @@ from bench.issuing import (
     _wait,
     course_body,
 )
-from bench.people import trainees, write_csv
 from bench.scenarios import idle_cores
 from bench.stack import SERVICES, Stack
 from bench.tenant import Tenant, create_course, create_tenant
-from bench.upload import upload_csv
+from bench.upload import enrol_by_csv
 
 Progress = Callable[[str], None]
 LABEL = "overhead"
@@ -361,25 +360,15 @@ class Side:
             registration, stack.admin_key, course_body(tag, self.tenant.partner_id)
         )
         self.progress(f"{label}: enrolling {count:,} trainees (bulk CSV), first session…")
-        prefix = f"{tag}-overhead"
-        csv_path = stack.root / f"{tag}.csv"
-        csv_bytes = write_csv(csv_path, prefix, count)
-        try:
-            upload = await upload_csv(
-                f"{registration}/v1/courses/{course_id}/enrolments/bulk",
-                csv_path,
-                csv_bytes,
-                self.tenant.headers,
-                allowed_seconds=120 + count * 0.05,
-            )
-        finally:
-            csv_path.unlink(missing_ok=True)
-        if upload.error is not None or upload.accepted != count:
-            raise RuntimeError(
-                f"{label}: enrolling failed: HTTP {upload.status}, accepted {upload.accepted} "
-                f"of {count}; {upload.error or ''}"
-            )
-        refs = [t.external_ref for t in trainees(prefix, count)]
+        refs, _ = await enrol_by_csv(
+            registration,
+            course_id,
+            self.tenant.headers,
+            stack.root,
+            f"{tag}-overhead",
+            count,
+            label,
+        )
         async with httpx.AsyncClient(
             base_url=registration, headers=self.tenant.headers, timeout=httpx.Timeout(600.0)
         ) as client:

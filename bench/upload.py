@@ -12,6 +12,8 @@ from typing import Any
 import anyio
 import httpx
 
+from bench.people import trainees, write_csv
+
 CHUNK = 64 * 1024
 
 
@@ -65,3 +67,35 @@ async def upload_csv(
         return UploadResult(response.status_code, seconds, None, response.text[:500])
     body: dict[str, Any] = response.json()
     return UploadResult(response.status_code, seconds, body, None)
+
+
+async def enrol_by_csv(
+    registration: str,
+    course_id: str,
+    headers: Mapping[str, str],
+    folder: Path,
+    prefix: str,
+    count: int,
+    label: str,
+) -> tuple[list[str], UploadResult]:
+    """Enrol `count` generated trainees (external_refs starting with `prefix`) in the course by
+    one bulk CSV upload: their external_refs, and how the upload went. Raises when any row was
+    not accepted."""
+    csv_path = folder / f"{prefix}.csv"
+    csv_bytes = write_csv(csv_path, prefix, count)
+    try:
+        upload = await upload_csv(
+            f"{registration}/v1/courses/{course_id}/enrolments/bulk",
+            csv_path,
+            csv_bytes,
+            headers,
+            allowed_seconds=120 + count * 0.05,
+        )
+    finally:
+        csv_path.unlink(missing_ok=True)
+    if upload.error is not None or upload.accepted != count:
+        raise RuntimeError(
+            f"{label}: enrolling failed: HTTP {upload.status}, accepted {upload.accepted} "
+            f"of {count}; {upload.error or ''}"
+        )
+    return [t.external_ref for t in trainees(prefix, count)], upload
