@@ -41,6 +41,7 @@ Run as `python -m shared.devstack.mongo_server` with nx-27017's own arguments.
 from __future__ import annotations
 
 import os
+import re
 import threading
 import time
 from collections.abc import Callable
@@ -48,6 +49,7 @@ from typing import Any
 
 import nx_27017.daemon
 from neosqlite.collection import Collection
+from neosqlite.sql_utils import quote_table_name
 from nx_27017.handler import NeoSQLiteHandler, _serialize
 from nx_27017.nx_27017 import main as nx_main
 from nx_27017.wire_protocol import _extract_session_id
@@ -119,6 +121,54 @@ def count_filter(command: dict[str, Any]) -> dict[str, Any] | None:
     return found if isinstance(found, dict) else None
 
 
+_PLAIN_FIELD = re.compile(r"[A-Za-z][A-Za-z0-9_]*")
+
+
+def equality_on_one_field(found: dict[str, Any]) -> tuple[str, bool | int | float | str] | None:
+    """`{field: scalar}` on a top-level field other than `_id`, or None."""
+    if len(found) != 1:
+        return None
+    [(field, value)] = found.items()
+    if field == "_id" or not _PLAIN_FIELD.fullmatch(field):
+        return None
+    if not isinstance(value, bool | int | float | str):
+        return None
+    return field, value
+
+
+def indexed_equality_count(collection: Any, found: dict[str, Any]) -> int | None:
+    """The count of `{field: scalar}` through the field's index, or None when there is none.
+
+    neosqlite's own translation adds, for MongoDB's rule that an equality also matches an array
+    holding the value, `OR EXISTS (SELECT … json_each …)`, which keeps SQLite off the index:
+    every count read every row, and the outbox's rows hold whole events (PDFs included). The
+    same two cases are counted here as two index ranges: the scalar itself, and arrays (whose
+    `json_extract` is their JSON text, '[' to before '\\') that hold it."""
+    equality = equality_on_one_field(found)
+    if equality is None or "." in collection.name:  # not GridFS's fs.files and fs.chunks
+        return None
+    field, value = equality
+    path = f"json_extract(data, '$.{field}')"
+    indexed = collection.db.execute(
+        "SELECT 1 FROM sqlite_master WHERE type = 'index' AND tbl_name = ? AND sql LIKE ?",
+        (collection.name, f"%({path})"),
+    ).fetchone()
+    if indexed is None:
+        return None
+    collection._auto_purge_ttl()  # as neosqlite's count does first (throttled, see TtlMonitor)
+    table = quote_table_name(collection.name)
+    scalars = collection.db.execute(
+        f"SELECT COUNT(id) FROM {table} WHERE {path} = ?", (value,)
+    ).fetchone()[0]
+    in_arrays = collection.db.execute(
+        f"SELECT COUNT(id) FROM {table} WHERE {path} >= '[' AND {path} < '\\' "
+        f"AND json_type(data, '$.{field}') = 'array' "
+        f"AND EXISTS (SELECT 1 FROM json_each({path}) WHERE value = ?)",
+        (value,),
+    ).fetchone()[0]
+    return int(scalars) + int(in_arrays)
+
+
 def _body(msg: dict[str, Any]) -> dict[str, Any] | None:
     for section_type, doc in msg.get("sections", ()):
         if section_type == "body" and isinstance(doc, dict):
@@ -153,7 +203,10 @@ class SafeTransactionsHandler(NeoSQLiteHandler):  # type: ignore[misc]
         db_name = body.get("$db", "test")
         coll_name = body["aggregate"]
         try:
-            count = self.get_database(db_name)[coll_name].count_documents(found)
+            collection = self.get_database(db_name)[coll_name]
+            count = indexed_equality_count(collection, found)
+            if count is None:
+                count = collection.count_documents(found)
         except Exception as error:  # as nx-27017 answers a failed aggregate
             return msg["request_id"], {"ok": 0, "errmsg": str(error)}
         # As MongoDB answers: no group at all when nothing matched.
