@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import asyncio
 import copy
-import statistics
 import time
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
@@ -26,6 +25,7 @@ from pymongo import ReturnDocument
 
 from bench import emailing, rendering
 from bench.figures import Spread
+from bench.figures import spread as spread_of
 from bench.flow_figures import Baseline
 from bench.issuing import kafka_round_trip
 from services.notification.composing import Composer, MailIdentity
@@ -47,8 +47,11 @@ class Counts:
 
 
 def spread(values: Sequence[float]) -> Spread:
-    found = sorted(values)
-    return Spread(median=statistics.median(found), low=found[0], high=found[-1])
+    """figures.spread of runs there always are."""
+    found = spread_of(values)
+    if found is None:
+        raise ValueError("a baseline without runs")
+    return found
 
 
 def baseline(stage: str, what: str, runs: Sequence[float]) -> Baseline:

@@ -47,7 +47,7 @@ from aiokafka import AIOKafkaProducer
 from pymongo import AsyncMongoClient
 
 from bench import cpu, rendering
-from bench.figures import EmailBurst, EmailFigures, EmailLatency, ratio
+from bench.figures import EmailBurst, EmailFigures, EmailLatency, percentile, ratio
 from bench.issuing import _dead_letter_counts, _handler_seconds
 from bench.people import trainees
 from bench.scenarios import idle_cores
@@ -356,14 +356,6 @@ class Notification:
 # Measuring -------------------------------------------------------------------------------
 
 
-def _percentile(values: Sequence[float], p: float) -> float | None:
-    """Nearest-rank percentile."""
-    if not values:
-        return None
-    ordered = sorted(values)
-    return ordered[max(1, math.ceil(p / 100 * len(ordered))) - 1]
-
-
 def _ms(seconds: float | None) -> float | None:
     return None if seconds is None else round(seconds * 1000, 1)
 
@@ -458,8 +450,8 @@ class Run:
             events=count,
             delivered=delivered,
             seconds=round(max(accepted.values()) - min(published.values()), 3) if accepted else 0,
-            p50_ms=_ms(_percentile(latencies, 50)),
-            p99_ms=_ms(_percentile(latencies, 99)),
+            p50_ms=_ms(percentile(latencies, 50)),
+            p99_ms=_ms(percentile(latencies, 99)),
             max_ms=_ms(max(latencies, default=None)),
             intake_ms=_ms(_median(intake)),
             dispatch_ms=_ms(_median(dispatch)),

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import math
+import statistics
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -301,6 +304,22 @@ class Spread:
     median: float
     low: float
     high: float
+
+
+def spread(values: Iterable[float]) -> Spread | None:
+    """The median of `values` with the lowest and highest; None when there are none."""
+    found = sorted(values)
+    if not found:
+        return None
+    return Spread(median=statistics.median(found), low=found[0], high=found[-1])
+
+
+def percentile(values: Sequence[float], p: float) -> float | None:
+    """The nearest-rank percentile: the smallest value with at least p % at or below it."""
+    if not values:
+        return None
+    ordered = sorted(values)
+    return ordered[max(1, math.ceil(p / 100 * len(ordered))) - 1]
 
 
 @dataclass(frozen=True)

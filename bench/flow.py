@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import math
 import os
 import statistics
 import time
@@ -37,7 +36,7 @@ import httpx
 from aiokafka import AIOKafkaConsumer
 
 from bench import baselines, cpu
-from bench.figures import Spread
+from bench.figures import percentile, spread
 from bench.flow_figures import Baseline, FlowFigures, FlowRound, LatencyRun, StageRatio
 from bench.issuing import SESSIONS, _post_attendance, course_body, reading_from_the_end
 from bench.stack import Stack
@@ -116,22 +115,6 @@ def settings_for(
 
 
 # Arithmetic (tests/unit/test_bench_flow.py) -------------------------------------------------
-
-
-def percentile(values: Sequence[float], p: float) -> float | None:
-    """The nearest-rank percentile: the smallest value with at least p % at or below it."""
-    if not values:
-        return None
-    ordered = sorted(values)
-    rank = max(1, math.ceil(p / 100 * len(ordered)))
-    return ordered[rank - 1]
-
-
-def spread(values: Iterable[float]) -> Spread | None:
-    found = sorted(values)
-    if not found:
-        return None
-    return Spread(median=round(statistics.median(found), 2), low=found[0], high=found[-1])
 
 
 def steady_rate(times: Iterable[float]) -> float | None:

@@ -42,7 +42,7 @@ import httpx
 from prometheus_client.parser import text_string_to_metric_families
 
 from bench import cpu
-from bench.figures import OverheadFigures, OverheadRound, Spread
+from bench.figures import OverheadFigures, OverheadRound, Spread, spread
 from bench.issuing import (
     SESSIONS,
     STALL_SECONDS,
@@ -136,13 +136,6 @@ def round_order(rounds: int) -> list[str]:
     for pair in range(rounds):
         order += ["off", "on"] if pair % 2 == 0 else ["on", "off"]
     return order
-
-
-def spread(values: Iterable[float]) -> Spread | None:
-    found = sorted(values)
-    if not found:
-        return None
-    return Spread(median=statistics.median(found), low=found[0], high=found[-1])
 
 
 def overhead(on: float | None, off: float | None) -> float | None:
