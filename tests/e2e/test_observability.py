@@ -66,14 +66,7 @@ async def test_a_trainee_s_path_is_one_trace_from_the_request_to_the_smtp_send(
     send = await eventually(smtp_span, what="the successful SMTP send's span in the trace sink")
     assert send["kind"] == CLIENT
 
-    def whole_trace() -> list[dict[str, Any]] | None:
-        spans = [s for s in read_spans(spans_file) if s["trace_id"] == send["trace_id"]]
-        names = {(s["service"], s["name"]) for s in spans}
-        return spans if ("attesta-registration", "notification.sent process") in names else None
-
-    spans = await eventually(whole_trace, what="the registration's last hop in the trace")
-    hops = {(s["service"], s["kind"], s["name"]) for s in spans}
-    for hop in [
+    expected = [
         ("attesta-registration", SERVER, "POST /v1/enrolments/{enrolment_id}/complete"),
         ("attesta-registration", PRODUCER, "enrolment.completed publish"),
         ("attesta-certification", CONSUMER, "enrolment.completed process"),
@@ -82,7 +75,17 @@ async def test_a_trainee_s_path_is_one_trace_from_the_request_to_the_smtp_send(
         ("attesta-notification", CLIENT, "smtp send"),
         ("attesta-notification", PRODUCER, "notification.sent publish"),
         ("attesta-registration", CONSUMER, "notification.sent process"),
-    ]:
+    ]
+
+    def whole_trace() -> list[dict[str, Any]] | None:
+        # Each service exports its spans in its own batches: wait for every hop, not the last.
+        spans = [s for s in read_spans(spans_file) if s["trace_id"] == send["trace_id"]]
+        hops = {(s["service"], s["kind"], s["name"]) for s in spans}
+        return spans if all(hop in hops for hop in expected) else None
+
+    spans = await eventually(whole_trace, timeout=30, what="every hop of the trace")
+    hops = {(s["service"], s["kind"], s["name"]) for s in spans}
+    for hop in expected:
         assert hop in hops, f"{hop} missing from the trace: {sorted(hops)}"
     # Every span but the request's has its parent in the same trace: no hop started afresh.
     ids = {s["span_id"] for s in spans}
