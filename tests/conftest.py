@@ -8,7 +8,8 @@ import email
 import email.policy
 import inspect
 import time
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable, Generator, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 from pathlib import Path
@@ -17,6 +18,7 @@ from typing import TypeVar
 import pytest
 
 from shared.devstack import servers
+from tests.service_log_digest import digest
 
 T = TypeVar("T")
 ADMIN_KEY = "test-admin-key"
@@ -57,9 +59,9 @@ class Stack:
         return found
 
 
-@pytest.fixture(scope="session")
-def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    root = tmp_path_factory.mktemp("stack")
+@contextmanager
+def running_stack(root: Path) -> Iterator[Stack]:
+    """Broker, database, SMTP sink and trace sink on free loopback ports, under `root`."""
     logs = root / "logs"
     stack = Stack(root, servers.free_port(), servers.free_port(), servers.free_port())
     try:
@@ -71,6 +73,12 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     finally:
         for child in reversed(stack.children):
             child.stop()
+
+
+@pytest.fixture(scope="session")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    with running_stack(tmp_path_factory.mktemp("stack")) as started:
+        yield started
 
 
 @dataclass
@@ -87,8 +95,9 @@ class Services:
         )
 
 
-@pytest.fixture(scope="session")
-def services(stack: Stack) -> Iterator[Services]:
+@contextmanager
+def running_services(stack: Stack) -> Iterator[Services]:
+    """The three services as processes on `stack`, configured for tests (short retries)."""
     ports = {
         name: servers.free_port() for name in ("registration", "certification", "notification")
     }
@@ -128,6 +137,26 @@ def services(stack: Stack) -> Iterator[Services]:
     finally:
         for child in children:
             child.stop()
+
+
+@pytest.fixture(scope="session")
+def services(stack: Stack) -> Iterator[Services]:
+    with running_services(stack) as started:
+        yield started
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    report = yield
+    running = getattr(item, "funcargs", {}).get("services")
+    if report.failed and call.when == "call" and isinstance(running, Services):
+        # Setup (a fixture's partner and course) comes just before; a little margin keeps it.
+        report.sections.append(
+            ("service log warnings and errors", digest(running.log_dir, call.start - 10))
+        )
+    return report
 
 
 async def eventually(

@@ -7,10 +7,27 @@ from __future__ import annotations
 import asyncio
 import signal
 import time
+from collections.abc import Iterator
+
+import pytest
 
 from shared.devstack import servers
-from tests.conftest import Services, eventually
+from tests.conftest import Services, Stack, eventually, running_services, running_stack
 from tests.e2e.conftest import Training
+
+
+# A stack of its own: this test adds and removes a consumer in every certification group, and
+# should that ever leave the groups wedged, the session's other tests must not all fail with it.
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    with running_stack(tmp_path_factory.mktemp("shutdown-stack")) as started:
+        yield started
+
+
+@pytest.fixture(scope="module")
+def services(stack: Stack) -> Iterator[Services]:
+    with running_services(stack) as started:
+        yield started
 
 
 async def test_a_second_certification_instance_stopped_with_sigterm_exits_cleanly_and_loses_nothing(
