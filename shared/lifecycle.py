@@ -11,6 +11,7 @@ import asyncio
 import logging
 import os
 import signal
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -138,24 +139,43 @@ class ServiceCore:
 
     async def stop(self) -> None:
         for hook in self.on_stop:
-            await hook()
+            await self._bounded(hook.__qualname__, hook())
         if self.measuring is not None:
-            await self.measuring.stop()
-        await self.topic_watch.stop()
-        await self.pruning.stop()
-        await self.relay.stop()
-        await self.broker.stop()
-        await self.database.client.close()
+            await self._bounded("the stream measuring", self.measuring.stop())
+        await self._bounded("the topic watch", self.topic_watch.stop())
+        await self._bounded("the outbox pruning", self.pruning.stop())
+        await self._bounded("the outbox relay", self.relay.stop())
+        # Waits for the handlers in flight, commits, and leaves the consumer groups. aiokafka
+        # first lets a group join in progress end, which the broker may hold for a long time.
+        await self._bounded("the broker's consumers and producer", self.broker.stop())
+        await self._bounded("the database client", self.database.client.close())
         if self.tracer_provider is not None:
             # Sends the spans still buffered; blocking, and bounded by the exporter's timeout.
             await asyncio.to_thread(self.tracer_provider.shutdown)
         log.info("%s stopped", self.name)
+
+    async def _bounded(self, what: str, step: Awaitable[None]) -> None:
+        await stop_within(self.settings.shutdown_step_seconds, f"{self.name}: {what}", step)
 
     async def kafka_ready(self) -> bool:
         try:
             return await self.broker.ping(timeout=2.0)
         except Exception:
             return False
+
+
+async def stop_within(seconds: float, what: str, step: Awaitable[None]) -> bool:
+    """Await one step of a stop for at most `seconds`; past that, log it, cancel it and return
+    False, so that the steps after it (and the process's exit) still happen."""
+    started = time.monotonic()
+    try:
+        await asyncio.wait_for(step, timeout=seconds)
+    except TimeoutError:
+        log.warning("stopping %s took over %gs; going on without it", what, seconds)
+        return False
+    if (took := time.monotonic() - started) > 1.0:
+        log.info("stopping %s took %.1fs", what, took)
+    return True
 
 
 async def _start_or_exit(core: ServiceCore) -> None:

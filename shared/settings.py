@@ -66,6 +66,16 @@ class ServiceSettings(BaseSettings):
         ),
     )
     http_host: str = "127.0.0.1"
+    shutdown_step_seconds: float = Field(
+        default=10.0,
+        gt=0,
+        description=(
+            "Longest wait for each step of a graceful stop (the broker's consumers, the outbox "
+            "relay, the database client...). A step that takes longer is logged and abandoned, "
+            "so a SIGTERM always ends the process in bounded time: work not yet committed is "
+            "redelivered and done once by the instance that takes it over."
+        ),
+    )
     log_level: str = "INFO"
     log_json: bool = Field(
         default=False,

@@ -96,8 +96,9 @@ class Services:
 
 
 @contextmanager
-def running_services(stack: Stack) -> Iterator[Services]:
-    """The three services as processes on `stack`, configured for tests (short retries)."""
+def running_services(stack: Stack, **extra_env: str) -> Iterator[Services]:
+    """The three services as processes on `stack`, configured for tests (short retries), with
+    `extra_env` on top."""
     ports = {
         name: servers.free_port() for name in ("registration", "certification", "notification")
     }
@@ -125,6 +126,7 @@ def running_services(stack: Stack) -> Iterator[Services]:
         OTEL_BSP_SCHEDULE_DELAY="500",
         ATTESTA_METRICS_REFRESH_SECONDS="1",
     )
+    env.update(extra_env)
     log_dir = stack.root / "service-logs"
     children = servers.start_services(ports, env, log_dir)
     try:
