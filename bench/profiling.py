@@ -82,6 +82,10 @@ WAITING_LEAVES = frozenset(
         "Event.wait (threading.py)",
         "_wait_for_tstate_lock (threading.py)",
         "Thread._wait_for_tstate_lock (threading.py)",
+        # uvloop's loop runs in C under this frame: its epoll wait shows up here, and so does
+        # its transports' work, which cannot be told apart from waiting; counted as waiting.
+        "Runner.run (asyncio/runners.py)",
+        "run (asyncio/runners.py)",
     }
 )
 

@@ -194,3 +194,12 @@ async def test_missing_py_spy_gives_an_error_not_an_exception(
     assert figures.error is not None
     assert "not installed" in figures.error
     assert figures.speedscope is None
+
+
+def test_a_uvloop_event_loop_waiting_in_c_is_not_counted_as_work() -> None:
+    stacks = [
+        (("<module> (nx_27017/__main__.py:3)", "Runner.run (asyncio/runners.py:118)"), 40),
+        (("Runner.run (asyncio/runners.py:118)", "handle (nx_27017/handler.py:5)"), 10),
+    ]
+
+    assert working(stacks) == [stacks[1]]
