@@ -6,6 +6,7 @@ import json
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient
 
 from tests.conftest import eventually
 
@@ -86,3 +87,29 @@ async def wait_consumed(
         await eventually(committed, what=f"{group} to consume {topic}[{partition}]@{offset}")
     finally:
         await reader.stop()
+
+
+async def wait_groups_joined(bootstrap: str, groups: list[str], members: int) -> None:
+    """Wait until every one of `groups` is stable with `members` members: the instances have
+    all joined (a rebalance is over)."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+
+        async def joined() -> dict[str, tuple[str, int]] | None:
+            # One group a request: the embedded broker's answer to several cannot be decoded.
+            # Each group answered is (error, id, state, protocol type, protocol, members).
+            states = {
+                str(group[1]): (str(group[2]), len(group[5]))
+                for name in groups
+                for response in await admin.describe_consumer_groups([name])
+                for group in response.groups
+            }
+            settled = set(states) == set(groups) and all(
+                state == ("Stable", members) for state in states.values()
+            )
+            return states if settled else None
+
+        await eventually(joined, what=f"{', '.join(groups)} stable with {members} members")
+    finally:
+        await admin.close()

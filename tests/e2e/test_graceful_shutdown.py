@@ -11,9 +11,18 @@ from collections.abc import Iterator
 
 import pytest
 
+from shared import topics
 from shared.devstack import servers
 from tests.conftest import Services, Stack, eventually, running_services, running_stack
 from tests.e2e.conftest import Training
+from tests.e2e.kafka_tools import wait_groups_joined
+
+# Certification's consumer groups: one per topic it reads and one per retry topic of its own.
+CERTIFICATION_GROUPS = [
+    f"certification.{topic}"
+    for read in (topics.ENROLMENT_COMPLETED, topics.ENROLMENT_CORRECTED, topics.PARTNER_KEYS)
+    for topic in (read, topics.retry_topic(read, "certification"))
+]
 
 
 # A stack of its own: this test adds and removes a consumer in every certification group, and
@@ -31,7 +40,7 @@ def services(stack: Stack) -> Iterator[Services]:
 
 
 async def test_a_second_certification_instance_stopped_with_sigterm_exits_cleanly_and_loses_nothing(
-    training: Training, services: Services
+    training: Training, services: Services, stack: Stack
 ) -> None:
     port = servers.free_port()
     second = servers.launch_service(
@@ -39,6 +48,10 @@ async def test_a_second_certification_instance_stopped_with_sigterm_exits_cleanl
     )
     try:
         await asyncio.to_thread(servers.wait_until_ready, second, timeout=120)
+        # Ready means started, not yet joined: its consumers' groups rebalance after. A SIGTERM
+        # during that join makes aiokafka wait for the broker to end it, which the stop's
+        # bounded steps (tests/unit/test_stop_within.py) cut short; here the instance works.
+        await wait_groups_joined(stack.kafka, CERTIFICATION_GROUPS, members=2)
         refs = [f"term-{n}" for n in range(8)]
         enrolments = [await training.complete(ref, f"Стажант {n}") for n, ref in enumerate(refs)]
 
