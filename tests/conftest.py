@@ -96,9 +96,8 @@ class Services:
 
 
 @contextmanager
-def running_services(stack: Stack, **extra_env: str) -> Iterator[Services]:
-    """The three services as processes on `stack`, configured for tests (short retries), with
-    `extra_env` on top."""
+def running_services(stack: Stack) -> Iterator[Services]:
+    """The three services as processes on `stack`, configured for tests (short retries)."""
     ports = {
         name: servers.free_port() for name in ("registration", "certification", "notification")
     }
@@ -126,7 +125,6 @@ def running_services(stack: Stack, **extra_env: str) -> Iterator[Services]:
         OTEL_BSP_SCHEDULE_DELAY="500",
         ATTESTA_METRICS_REFRESH_SECONDS="1",
     )
-    env.update(extra_env)
     log_dir = stack.root / "service-logs"
     children = servers.start_services(ports, env, log_dir)
     try:
