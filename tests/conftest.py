@@ -88,12 +88,6 @@ class Services:
     children: list[servers.Child]
     log_dir: Path
 
-    def logs(self) -> str:
-        return "\n".join(
-            f"--- {p.name} ---\n{p.read_text(errors='replace')[-4000:]}"
-            for p in sorted(self.log_dir.glob("*.log"))
-        )
-
 
 @contextmanager
 def running_services(stack: Stack) -> Iterator[Services]:
